@@ -1,0 +1,163 @@
+"""Everything around the form: why, go back, stop and resume, start over, the result, the fallback."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import FORM, answers, flow, language_of, send, service
+from bot.i18n.catalog import translate
+from bot.triage import replies
+
+logger = logging.getLogger(__name__)
+
+RESULT_SLOTS = ("risk_tool", "risk_score", "risk_group", "red_flag", "reference_code")
+
+
+class ActionExplainItem(Action):
+    """"Why do you ask?": a short reason; the form then asks the same item again."""
+
+    def name(self) -> Text:
+        return "action_explain_item"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        requested = tracker.get_slot("requested_slot")
+        if requested and flow().is_item(requested):
+            send(dispatcher, [replies.explanation(flow().item(requested), language_of(tracker))])
+        return []
+
+
+class ActionGoBack(Action):
+    """"Go back": clear the previous item so the form asks it again and its answer is replaced."""
+
+    def name(self) -> Text:
+        return "action_go_back"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        language = language_of(tracker)
+        current = tracker.get_slot("requested_slot")
+        previous = flow().previous_item(current, answers(tracker)) if current else None
+        if previous is None:
+            dispatcher.utter_message(text=translate(language, "go_back.first"))
+            return []
+        dispatcher.utter_message(text=translate(language, "go_back.previous"))
+        return [SlotSet(previous.id, None), SlotSet("requested_slot", previous.id)]
+
+
+class ActionPause(Action):
+    """"Stop": leave the form, keep every answer, and offer to resume on the next message."""
+
+    def name(self) -> Text:
+        return "action_pause"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        dispatcher.utter_message(text=translate(language_of(tracker), "stop.paused"))
+        return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("stage", "paused")]
+
+
+class ActionOfferResume(Action):
+    def name(self) -> Text:
+        return "action_offer_resume"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        language = language_of(tracker)
+        dispatcher.utter_message(
+            text=translate(language, "resume.offer"),
+            buttons=[
+                {"title": translate(language, "resume.button"), "payload": "/resume"},
+                {"title": translate(language, "start_over.button"), "payload": "/start_over"},
+            ],
+        )
+        return []
+
+
+class ActionResume(Action):
+    """Back into the triage; the form asks the first unanswered item."""
+
+    def name(self) -> Text:
+        return "action_resume"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        return [SlotSet("stage", "new")]
+
+
+class ActionStartOver(Action):
+    """"Start over": a new triage. Consent and language stay unless consent was declined."""
+
+    def name(self) -> Text:
+        return "action_start_over"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        service().start_over(tracker.sender_id)
+        keep_consent = tracker.get_slot("consent") is True
+        cleared = [
+            SlotSet(item.id, None)
+            for item in flow().items
+            if not (item.id == "consent" and keep_consent)
+        ]
+        if keep_consent:
+            dispatcher.utter_message(text=translate(language_of(tracker), "start_over.done"))
+        return [
+            ActiveLoop(None),
+            *cleared,
+            *(SlotSet(name, None) for name in RESULT_SLOTS),
+            SlotSet("requested_slot", None),
+            SlotSet("stage", "new"),
+        ]
+
+
+class ActionTriageResult(Action):
+    """The form is complete: score it (or report the red flag), store it, tell the patient."""
+
+    def name(self) -> Text:
+        return "action_triage_result"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        language = language_of(tracker)
+        outcome = service().finish(tracker.sender_id, answers(tracker), language)
+        send(dispatcher, replies.outcome_messages(outcome, language))
+        if outcome.kind == "declined":
+            return [SlotSet("stage", "declined")]
+        events: List[EventType] = [
+            SlotSet("stage", "done"),
+            SlotSet("reference_code", outcome.reference_code),
+            SlotSet("red_flag", outcome.red_flag),
+        ]
+        if outcome.kind == "risk":
+            events += [
+                SlotSet("risk_tool", outcome.risk_tool),
+                SlotSet("risk_score", outcome.risk_score),
+                SlotSet("risk_group", outcome.risk_group),
+            ]
+        return events
+
+
+class ActionAfterEnd(Action):
+    """Any message after the triage ended: remind of the code, or of how to begin."""
+
+    def name(self) -> Text:
+        return "action_after_end"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        language = language_of(tracker)
+        code = tracker.get_slot("reference_code")
+        if code:
+            dispatcher.utter_message(text=translate(language, "done.again", reference_code=code))
+        else:
+            dispatcher.utter_message(text=translate(language, "declined.again"))
+        return []
+
+
+class ActionFallback(Action):
+    """Nothing else fits (e.g. "go back" before anything was asked): say what works."""
+
+    def name(self) -> Text:
+        return "action_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        dispatcher.utter_message(text=translate(language_of(tracker), "fallback.default"))
+        return []

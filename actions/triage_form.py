@@ -1,0 +1,103 @@
+"""The triage form: which item comes next, validating each answer, and asking each item."""
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import (
+    answers,
+    button_code,
+    channel_of,
+    flow,
+    language_of,
+    requested_before_latest_message,
+    send,
+    service,
+    yes_no_hint,
+)
+from bot.i18n.catalog import translate
+from bot.questionnaires.model import Item
+from bot.triage import replies
+
+logger = logging.getLogger(__name__)
+
+
+class ValidateTriageForm(FormValidationAction):
+    """``validate_<item id>`` exists for every questionnaire item (resolved from the data files) and
+    returns ``{item: None}`` to have the item asked again."""
+
+    def name(self) -> Text:
+        return "validate_triage_form"
+
+    async def required_slots(
+        self,
+        domain_slots: List[Text],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[Text]:
+        return [item.id for item in flow().required_items(answers(tracker))]
+
+    def __getattr__(self, name: str) -> Any:
+        prefix = "validate_"
+        if name.startswith(prefix) and flow().is_item(name[len(prefix):]):
+            return partial(self.validate_item, flow().item(name[len(prefix):]))
+        raise AttributeError(name)
+
+    def validate_item(
+        self,
+        item: Item,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> Dict[Text, Any]:
+        if value is None:  # cleared by "go back" or "start over": nothing to check
+            return {item.id: None}
+        language = language_of(tracker)
+        tapped = button_code(tracker)
+        try:
+            canonical = service().accept_answer(
+                tracker.sender_id,
+                item,
+                tapped if tapped is not None else value,
+                language,
+                channel=channel_of(tracker),
+                yes_no_hint=yes_no_hint(tracker),
+            )
+        except Exception:  # storage down: keep the conversation alive and ask again
+            logger.exception("could not store the answer to %s", item.id)
+            send(dispatcher, [{"text": translate(language, "error.try_again")}])
+            return {item.id: None}
+        if canonical is None:
+            send(dispatcher, [replies.hint(item, language)])
+            return {item.id: None}
+        return {item.id: canonical}
+
+
+class AskItem(Action):
+    """Asks one item; one subclass per item, named ``action_ask_<item id>`` as Rasa forms expect."""
+
+    item_id: Text = ""
+
+    def name(self) -> Text:
+        return f"action_ask_{self.item_id}"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        item = flow().item(self.item_id)
+        first_time = requested_before_latest_message(tracker) != item.id
+        send(dispatcher, replies.question(item, language_of(tracker), with_intro=first_time))
+        return []
+
+
+# Rasa SDK registers every Action subclass it can find: create one asking action per item.
+for _item in flow().items:
+    type(f"AskItem_{_item.id}", (AskItem,), {"item_id": _item.id, "__module__": __name__})

@@ -1,0 +1,1 @@
+"""Privacy by design: pseudonymisation of channel ids (scrubbing and retention come later)."""

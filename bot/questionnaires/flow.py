@@ -1,0 +1,64 @@
+"""Which items a patient still has to answer, given the answers so far (skip and stop logic)."""
+from __future__ import annotations
+
+from typing import Any, List, Mapping, Optional, Sequence
+
+from bot.questionnaires.loader import load_triage
+from bot.questionnaires.model import Item
+
+
+class TriageFlow:
+    """Skip logic of the triage: consent gates everything, pain site picks the red flags,
+    and a red flag ends the questionnaire at once (urgent advice follows)."""
+
+    def __init__(self, items: Optional[Sequence[Item]] = None) -> None:
+        self.items: Sequence[Item] = tuple(items) if items is not None else load_triage()
+        self.by_id = {i.id: i for i in self.items}
+
+    def item(self, item_id: str) -> Item:
+        return self.by_id[item_id]
+
+    def is_item(self, name: str) -> bool:
+        return name in self.by_id
+
+    def required_items(self, answers: Mapping[str, Any]) -> List[Item]:
+        """The items this patient is asked, in order, up to the point where the flow stops."""
+        required: List[Item] = []
+        for item in self.items:
+            if not item.applies_to(answers.get("pain_site")):
+                continue
+            required.append(item)
+            value = answers.get(item.id)
+            if item.id == "consent" and value is False:
+                break
+            if item.questionnaire == "red_flags" and value is True:
+                break
+        return required
+
+    def red_flag(self, answers: Mapping[str, Any]) -> Optional[str]:
+        """Id of the first red flag answered yes, if any."""
+        for item in self.required_items(answers):
+            if item.questionnaire == "red_flags" and answers.get(item.id) is True:
+                return item.id
+        return None
+
+    def next_item(self, answers: Mapping[str, Any]) -> Optional[Item]:
+        return next((i for i in self.required_items(answers) if answers.get(i.id) is None), None)
+
+    def previous_item(self, current: str, answers: Mapping[str, Any]) -> Optional[Item]:
+        """The item asked before ``current`` ("go back"), or None at the first question.
+
+        Consent is not part of the chain: it is a gate, not an answer to revise; withdrawing it is
+        what "stop" and erasure are for."""
+        ids = [i.id for i in self.required_items(answers) if i.id != "consent"]
+        if current not in ids:
+            return None
+        index = ids.index(current)
+        return self.by_id[ids[index - 1]] if index > 0 else None
+
+    def checked_red_flags(self, answers: Mapping[str, Any]) -> List[str]:
+        return [
+            i.id
+            for i in self.required_items(answers)
+            if i.questionnaire == "red_flags" and answers.get(i.id) is not None
+        ]

@@ -1,0 +1,1 @@
+"""Risk stratification: published scoring rules implemented exactly, with their sources."""

@@ -1,0 +1,161 @@
+"""`make run`: train when the data changed, then run Rasa, the action server and bot.web together,
+with prefixed logs, and stop all of them (whole process groups) on Ctrl-C or when one dies."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from bot.config import Settings
+from bot.paths import PROJECT_ROOT
+
+STOP_GRACE_SECONDS = 15
+MODEL_DIR = PROJECT_ROOT / "models"
+MODEL_NAME = "backtalk"
+
+
+@dataclass
+class Service:
+    name: str
+    command: List[str]
+    ready_url: Optional[str] = None
+
+
+def venv_bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def train_command(model_dir: Path = MODEL_DIR) -> List[str]:
+    """Rasa's fingerprinting makes this a no-op when config, domain and data are unchanged."""
+    return [venv_bin("rasa"), "train", "--fixed-model-name", MODEL_NAME, "--out", str(model_dir)]
+
+
+def rasa_command(config: Settings, endpoints: Path, host: str, port: int, model: Path) -> List[str]:
+    return [
+        venv_bin("rasa"), "run", "--enable-api", "--auth-token", config.rasa_auth_token,
+        "--interface", host, "--port", str(port), "--model", str(model),
+        "--endpoints", str(endpoints), "--credentials", str(PROJECT_ROOT / "credentials.yml"),
+    ]
+
+
+def services(config: Settings, endpoints: Path) -> List[Service]:
+    env = os.environ
+    rasa_port = int(env.get("RASA_PORT", "5005"))
+    web_port = int(env.get("WEB_PORT", "8000"))
+    model = MODEL_DIR / f"{MODEL_NAME}.tar.gz"
+    result = [
+        Service("actions", [sys.executable, "-m", "actions"]),
+        Service(
+            "rasa",
+            rasa_command(config, endpoints, env.get("RASA_HOST", "127.0.0.1"), rasa_port, model),
+            ready_url=f"http://127.0.0.1:{rasa_port}/",
+        ),
+        Service("web", [sys.executable, "-m", "bot.web"], ready_url=f"http://127.0.0.1:{web_port}/healthz"),
+    ]
+    return result
+
+
+class Supervisor:
+    def __init__(self, services: List[Service]) -> None:
+        self.services = services
+        self.processes: Dict[str, subprocess.Popen] = {}
+        self.stopping = threading.Event()
+        self.print_lock = threading.Lock()
+
+    def say(self, name: str, line: str) -> None:
+        with self.print_lock:
+            sys.stdout.write(f"[{name:>7}] {line}")
+            if not line.endswith("\n"):
+                sys.stdout.write("\n")
+            sys.stdout.flush()
+
+    def _pump(self, name: str, process: subprocess.Popen) -> None:
+        assert process.stdout is not None
+        for raw in iter(process.stdout.readline, b""):
+            self.say(name, raw.decode("utf-8", "replace"))
+
+    def start(self) -> None:
+        for service in self.services:
+            process = subprocess.Popen(
+                service.command,
+                cwd=PROJECT_ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, so stop() reaches its children
+            )
+            self.processes[service.name] = process
+            threading.Thread(target=self._pump, args=(service.name, process), daemon=True).start()
+
+    def wait_ready(self, timeout: float = 300) -> bool:
+        deadline = time.monotonic() + timeout
+        pending = [s for s in self.services if s.ready_url]
+        while pending and time.monotonic() < deadline and not self.stopping.is_set():
+            if self.first_exited():
+                return False
+            for service in list(pending):
+                try:
+                    with urllib.request.urlopen(service.ready_url, timeout=2):
+                        pending.remove(service)
+                except OSError:
+                    pass
+            if pending:
+                self.stopping.wait(1)
+        return not pending
+
+    def first_exited(self) -> Optional[str]:
+        return next((n for n, p in self.processes.items() if p.poll() is not None), None)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for process in self.processes.values():
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for name, process in self.processes.items():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.say("stack", f"{name} did not stop in time; killing it")
+            try:  # also reaps any child left in the group (e.g. a Sanic worker)
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait()
+
+
+def run(config: Settings, endpoints: Path) -> int:
+    supervisor = Supervisor(services(config, endpoints))
+
+    def on_signal(signum: int, _frame: object) -> None:
+        supervisor.stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    supervisor.start()
+    try:
+        if supervisor.wait_ready():
+            web_port = os.environ.get("WEB_PORT", "8000")
+            supervisor.say("stack", f"BackTalk is up. Chat at http://localhost:{web_port}/chat  (Ctrl-C stops)")
+            rasa_port = os.environ.get("RASA_PORT", "5005")
+            supervisor.say("stack", f"Rasa REST channel: http://localhost:{rasa_port}/webhooks/rest/webhook")
+        while not supervisor.stopping.is_set():
+            exited = supervisor.first_exited()
+            if exited:
+                supervisor.say("stack", f"{exited} exited with code {supervisor.processes[exited].returncode}; stopping")
+                return 1
+            supervisor.stopping.wait(0.5)
+        return 0
+    finally:
+        supervisor.say("stack", "stopping all services")
+        supervisor.stop()
+        supervisor.say("stack", "stopped")

@@ -1,0 +1,85 @@
+"""Reading and writing triage sessions. Every function takes a pseudonym, never a raw channel id."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.reference_code import new_reference_code
+from bot.store.models import Answer, TriageSession, utcnow
+
+
+class TriageRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def current(self, pseudonym: str) -> Optional[TriageSession]:
+        """The conversation's triage in progress, if any."""
+        return self.session.execute(
+            select(TriageSession)
+            .where(TriageSession.pseudonym == pseudonym, TriageSession.status == "in_progress")
+            .order_by(TriageSession.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+
+    def latest(self, pseudonym: str) -> Optional[TriageSession]:
+        return self.session.execute(
+            select(TriageSession)
+            .where(TriageSession.pseudonym == pseudonym)
+            .order_by(TriageSession.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+
+    def all_for(self, pseudonym: str) -> List[TriageSession]:
+        return list(
+            self.session.execute(
+                select(TriageSession).where(TriageSession.pseudonym == pseudonym).order_by(TriageSession.id)
+            ).scalars()
+        )
+
+    def open(self, pseudonym: str, channel: Optional[str], language: str) -> TriageSession:
+        """The triage in progress, created on consent if there is none."""
+        existing = self.current(pseudonym)
+        if existing is not None:
+            existing.language = language
+            return existing
+        triage = TriageSession(pseudonym=pseudonym, channel=channel, language=language)
+        self.session.add(triage)
+        self.session.flush()
+        return triage
+
+    def record_answer(self, triage: TriageSession, item_id: str, code: str) -> None:
+        answer = next((a for a in triage.answers if a.item_id == item_id), None)
+        if answer is None:
+            triage.answers.append(Answer(item_id=item_id, code=code))
+        elif answer.code != code:
+            answer.code = code
+            answer.answered_at = utcnow()
+        triage.updated_at = utcnow()
+
+    def abandon(self, pseudonym: str) -> None:
+        for triage in self.session.execute(
+            select(TriageSession).where(
+                TriageSession.pseudonym == pseudonym, TriageSession.status == "in_progress"
+            )
+        ).scalars():
+            triage.status = "abandoned"
+
+    def erase(self, pseudonym: str) -> int:
+        """Delete everything stored for this conversation; returns how many triages went."""
+        sessions = self.all_for(pseudonym)
+        for triage in sessions:
+            self.session.delete(triage)
+        return len(sessions)
+
+    def assign_reference_code(self, triage: TriageSession) -> str:
+        """A fresh code not used before (the unique constraint guards the 1-in-10^12 race)."""
+        while True:
+            code = new_reference_code()
+            taken = self.session.execute(
+                select(TriageSession.id).where(TriageSession.reference_code == code)
+            ).first()
+            if taken is None:
+                triage.reference_code = code
+                return code

@@ -1,0 +1,82 @@
+"""What the bot says, as channel-neutral messages (text plus buttons), always from the catalogs."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any, Dict, List
+
+import yaml
+
+from bot.i18n.catalog import normalise_language, translate
+from bot.paths import DATA_DIR
+from bot.questionnaires.model import Item
+from bot.triage.service import TriageOutcome
+
+Message = Dict[str, Any]
+
+
+def answer_payload(code: str) -> str:
+    """Button payload that bypasses NLU: Rasa parses ``/inform{"code": ...}`` without the model."""
+    return "/inform" + json.dumps({"code": code}, separators=(",", ":"))
+
+
+def buttons_for(item: Item, language: str) -> List[Dict[str, str]]:
+    if item.kind == "boolean":
+        return [
+            {"title": translate(language, "option.yes"), "payload": answer_payload("yes")},
+            {"title": translate(language, "option.no"), "payload": answer_payload("no")},
+        ]
+    if item.kind == "integer":
+        assert item.minimum is not None and item.maximum is not None
+        return [
+            {"title": str(n), "payload": answer_payload(str(n))}
+            for n in range(item.minimum, item.maximum + 1)
+        ]
+    return [{"title": translate(language, o.label), "payload": answer_payload(o.code)} for o in item.options]
+
+
+def question(item: Item, language: str, with_intro: bool = True) -> List[Message]:
+    """The item's intro lines (if any) and the question with its buttons."""
+    messages: List[Message] = [{"text": translate(language, m)} for m in item.intro] if with_intro else []
+    messages.append({"text": translate(language, item.text), "buttons": buttons_for(item, language)})
+    return messages
+
+
+def hint(item: Item, language: str) -> Message:
+    if item.kind == "integer":
+        return {"text": translate(language, "hint.integer", minimum=item.minimum, maximum=item.maximum)}
+    if item.kind == "choice":
+        labels = ", ".join(translate(language, o.label) for o in item.options)
+        return {"text": translate(language, "hint.choice", options=labels)}
+    return {"text": translate(language, "hint.boolean")}
+
+
+def explanation(item: Item, language: str) -> Message:
+    return {"text": f"{translate(language, 'why.preface')} {translate(language, item.why)}"}
+
+
+@lru_cache(maxsize=None)
+def _emergency_numbers() -> Dict[str, str]:
+    return yaml.safe_load((DATA_DIR / "emergency_numbers.yml").read_text(encoding="utf-8"))
+
+
+def emergency_number(language: str) -> str:
+    numbers = _emergency_numbers()
+    return numbers.get(normalise_language(language), numbers["en"])
+
+
+def outcome_messages(outcome: TriageOutcome, language: str) -> List[Message]:
+    if outcome.kind == "declined":
+        return [{"text": translate(language, "consent.declined")}]
+    if outcome.kind == "red_flag":
+        return [
+            {"text": translate(language, "red_flag.urgent", emergency_number=emergency_number(language))},
+            {"text": translate(language, "red_flag.flagged", reference_code=outcome.reference_code)},
+        ]
+    group = outcome.risk_group
+    return [
+        {"text": translate(language, f"result.{group}")},
+        {"text": translate(language, f"next_steps.{group}")},
+        {"text": translate(language, "result.disclaimer")},
+        {"text": translate(language, "result.reference_code", reference_code=outcome.reference_code)},
+    ]

@@ -1,0 +1,134 @@
+"""The triage use case, independent of Rasa: the actions call these methods with plain values."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, Mapping, Optional
+
+from bot.config import Settings, settings as load_settings
+from bot.privacy.pseudonym import pseudonymise
+from bot.questionnaires.flow import TriageFlow
+from bot.questionnaires.interpret import Canonical, interpret
+from bot.questionnaires.model import Item
+from bot.scoring import start_back
+from bot.store.db import session_scope
+from bot.store.models import utcnow
+from bot.store.repository import TriageRepository
+
+
+@dataclass(frozen=True)
+class TriageOutcome:
+    """How a finished questionnaire ended; ``kind`` is declined, red_flag or risk."""
+
+    kind: str
+    reference_code: Optional[str] = None
+    red_flag: Optional[str] = None
+    risk_tool: Optional[str] = None
+    risk_score: Optional[int] = None
+    risk_subscore: Optional[int] = None
+    risk_group: Optional[str] = None
+
+
+def code_of(value: Canonical) -> str:
+    """How a canonical value is stored: booleans as true/false, numbers as digits."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class TriageService:
+    def __init__(self, config: Optional[Settings] = None, flow: Optional[TriageFlow] = None) -> None:
+        self.config = config or load_settings()
+        self.flow = flow or TriageFlow()
+
+    def pseudonym(self, sender_id: str) -> str:
+        return pseudonymise(sender_id, self.config.pseudonym_key)
+
+    def accept_answer(
+        self,
+        sender_id: str,
+        item: Item,
+        value: Any,
+        language: str,
+        channel: Optional[str] = None,
+        yes_no_hint: Optional[bool] = None,
+    ) -> Optional[Canonical]:
+        """Interpret and store one answer; None means "ask again" and stores nothing.
+
+        Nothing is stored before consent; consent opens the stored triage, and declining erases
+        whatever an earlier "yes" had stored.
+        """
+        canonical = interpret(item, value, language, yes_no_hint)
+        if canonical is None:
+            return None
+        pseudonym = self.pseudonym(sender_id)
+        with session_scope(self.config.database_url) as db:
+            repo = TriageRepository(db)
+            if item.id == "consent":
+                if canonical is True:
+                    triage = repo.open(pseudonym, channel, language)
+                    repo.record_answer(triage, item.id, "true")
+                else:
+                    repo.erase(pseudonym)
+                return canonical
+            triage = repo.open(pseudonym, channel, language)
+            repo.record_answer(triage, item.id, code_of(canonical))
+            if item.id == "pain_site":
+                triage.pain_site = str(canonical)
+        return canonical
+
+    def finish(self, sender_id: str, answers: Mapping[str, Any], language: str = "en") -> TriageOutcome:
+        """Score a completed questionnaire (or note its red flag) and give it a reference code."""
+        if answers.get("consent") is not True:
+            return TriageOutcome(kind="declined")
+        pseudonym = self.pseudonym(sender_id)
+        red_flag = self.flow.red_flag(answers)
+        with session_scope(self.config.database_url) as db:
+            repo = TriageRepository(db)
+            triage = repo.current(pseudonym)
+            if triage is None:
+                # Already finished (an action retried after a crash): report what was stored.
+                done = repo.latest(pseudonym)
+                if done is not None and done.reference_code:
+                    return _outcome_of(done)
+                triage = repo.open(pseudonym, None, language)
+            for item in self.flow.required_items(answers):
+                if answers.get(item.id) is not None:
+                    repo.record_answer(triage, item.id, code_of(answers[item.id]))
+            triage.pain_site = answers.get("pain_site")
+            if red_flag is not None:
+                triage.status = "red_flag"
+                triage.red_flag = red_flag
+                triage.needs_attention = True
+            else:
+                result = start_back.score(answers)
+                triage.status = "complete"
+                triage.risk_tool = "start_back"
+                triage.risk_score = result.total
+                triage.risk_subscore = result.subscale
+                triage.risk_group = result.group
+                triage.needs_attention = result.group == "high"
+            triage.completed_at = utcnow()
+            repo.assign_reference_code(triage)
+            return _outcome_of(triage)
+
+    def start_over(self, sender_id: str) -> None:
+        with session_scope(self.config.database_url) as db:
+            TriageRepository(db).abandon(self.pseudonym(sender_id))
+
+
+def _outcome_of(triage: Any) -> TriageOutcome:
+    if triage.red_flag:
+        return TriageOutcome(kind="red_flag", reference_code=triage.reference_code, red_flag=triage.red_flag)
+    return TriageOutcome(
+        kind="risk",
+        reference_code=triage.reference_code,
+        risk_tool=triage.risk_tool,
+        risk_score=triage.risk_score,
+        risk_subscore=triage.risk_subscore,
+        risk_group=triage.risk_group,
+    )
+
+
+def answers_from(slots: Mapping[str, Any], flow: TriageFlow) -> Dict[str, Any]:
+    """The item answers among a conversation's slots."""
+    return {item.id: slots.get(item.id) for item in flow.items}

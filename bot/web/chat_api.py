@@ -1,0 +1,67 @@
+"""Checking chat requests from browsers and cleaning Rasa's replies before they reach a page."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+MAX_MESSAGE_CHARS = 2000
+CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+class BadRequest(ValueError):
+    """The request cannot be served; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    conversation_id: str
+    message: str
+    language: Optional[str]
+
+
+def parse_chat_request(body: Any) -> ChatRequest:
+    if not isinstance(body, dict):
+        raise BadRequest(400, "the body must be a JSON object")
+    conversation_id = body.get("conversation_id")
+    message = body.get("message")
+    language = body.get("language")
+    if not isinstance(conversation_id, str) or not CONVERSATION_ID.match(conversation_id):
+        raise BadRequest(400, "conversation_id must be 8-64 letters, digits, '-' or '_'")
+    if not isinstance(message, str) or not message.strip():
+        raise BadRequest(400, "message must be a non-empty string")
+    if len(message) > MAX_MESSAGE_CHARS:
+        raise BadRequest(413, f"message is longer than {MAX_MESSAGE_CHARS} characters")
+    if language is not None and (not isinstance(language, str) or len(language) > 16):
+        raise BadRequest(400, "language must be a short language tag such as 'en' or 'de-CH'")
+    return ChatRequest(conversation_id, message.strip(), language)
+
+
+def clean_reply(messages: Any) -> List[Dict[str, Any]]:
+    """Keep only the fields the page renders, as plain strings (the page never renders HTML)."""
+    cleaned: List[Dict[str, Any]] = []
+    for message in messages if isinstance(messages, list) else []:
+        if not isinstance(message, dict):
+            continue
+        item: Dict[str, Any] = {}
+        if isinstance(message.get("text"), str):
+            item["text"] = message["text"]
+        buttons = [
+            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+            for b in message.get("buttons") or []
+            if isinstance(b, dict)
+        ]
+        if buttons:
+            item["buttons"] = buttons
+        if isinstance(message.get("image"), str):
+            item["image"] = message["image"]
+        if isinstance(message.get("custom"), dict):
+            item["custom"] = message["custom"]
+        if item:
+            cleaned.append(item)
+    return cleaned
