@@ -93,8 +93,8 @@ class AskItem(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         item = flow().item(self.item_id)
-        first_time = requested_before_latest_message(tracker) != item.id
-        send(dispatcher, replies.question(item, language_of(tracker), with_intro=first_time))
+        moving_on = flow().asked_after(requested_before_latest_message(tracker), item.id, answers(tracker))
+        send(dispatcher, replies.question(item, language_of(tracker), with_intro=moving_on))
         return []
 
 

@@ -24,7 +24,7 @@ def normalise(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     no_marks = "".join(c for c in decomposed if not unicodedata.combining(c))
     no_marks = no_marks.replace("'", "").replace("\u2019", "")
-    return " ".join(re.sub(r"[^\w]+", " ", no_marks).split())
+    return " ".join(re.sub(r"[\W_]+", " ", no_marks).split())
 
 
 @dataclass(frozen=True)

@@ -56,9 +56,11 @@ class TriageFlow:
         index = ids.index(current)
         return self.by_id[ids[index - 1]] if index > 0 else None
 
-    def checked_red_flags(self, answers: Mapping[str, Any]) -> List[str]:
-        return [
-            i.id
-            for i in self.required_items(answers)
-            if i.questionnaire == "red_flags" and answers.get(i.id) is not None
-        ]
+    def asked_after(self, before: Optional[str], item_id: str, answers: Mapping[str, Any]) -> bool:
+        """Whether asking ``item_id`` now moves forward (a fresh start, a resumption, or the next
+        item after ``before``), as opposed to asking again or going back. Section intros are
+        shown only when moving forward."""
+        if before is None:
+            return True
+        ids = [i.id for i in self.required_items(answers)]
+        return item_id in ids and before in ids and ids.index(item_id) == ids.index(before) + 1

@@ -1,0 +1,151 @@
+"""Starts the real Rasa server, action server and bot.web on free ports, for end-to-end tests and
+benchmarks; can kill them (SIGKILL, like a crash) and start them again on the same database."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from bot import stack
+from bot.config import Settings
+from bot.paths import PROJECT_ROOT
+from bot.rasa_endpoints import write_endpoints
+
+STARTUP_TIMEOUT = 240
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ensure_model(model_dir: Path = stack.MODEL_DIR) -> Path:
+    """Train (a no-op when Rasa's fingerprint says nothing changed) and return the model file."""
+    subprocess.run(stack.train_command(model_dir), cwd=PROJECT_ROOT, check=True,
+                   stdout=subprocess.DEVNULL, env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"})
+    return model_dir / f"{stack.MODEL_NAME}.tar.gz"
+
+
+def http(method: str, url: str, body: Any = None, timeout: float = 60) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+@dataclass
+class RunningStack:
+    config: Settings
+    model: Path
+    with_web: bool = False
+    rasa_port: int = field(default_factory=free_port)
+    action_port: int = field(default_factory=free_port)
+    web_port: int = field(default_factory=free_port)
+    processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def _env(self) -> Dict[str, str]:
+        return {
+            **os.environ,
+            "RASA_TELEMETRY_ENABLED": "false",
+            "BACKTALK_DATA_DIR": str(self.config.data_dir),
+            "DATABASE_URL": self.config.database_url,
+            "RASA_AUTH_TOKEN": self.config.rasa_auth_token,
+            "ACTION_SERVER_TOKEN": self.config.action_server_token,
+            "BACKTALK_PSEUDONYM_KEY": self.config.pseudonym_key.decode(),
+            "ACTION_PORT": str(self.action_port),
+            "RASA_URL": self.rasa_url,
+            "WEB_PORT": str(self.web_port),
+            **({"REDIS_URL": self.config.redis_url} if self.config.redis_url else {}),
+        }
+
+    def _spawn(self, name: str, command: List[str]) -> None:
+        log = (self.config.data_dir / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            command, cwd=PROJECT_ROOT, env=self._env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def start(self) -> "RunningStack":
+        config = self.config
+        action_url = f"http://127.0.0.1:{self.action_port}/webhook"
+        endpoints = write_endpoints(
+            Settings(**{**config.__dict__, "action_server_url": action_url}), config.data_dir / "endpoints.yml"
+        )
+        self._spawn("actions", [sys.executable, "-m", "actions"])
+        self._spawn("rasa", stack.rasa_command(config, endpoints, "127.0.0.1", self.rasa_port, self.model))
+        if self.with_web:
+            self._spawn("web", [sys.executable, "-m", "bot.web"])
+        self._wait_ready()
+        return self
+
+    def _ready(self) -> bool:
+        try:
+            status, body = http("GET", f"{self.rasa_url}/status?token={self.config.rasa_auth_token}", timeout=5)
+            if status != 200 or not body.get("model_id"):
+                return False
+            if http("GET", f"http://127.0.0.1:{self.action_port}/health", timeout=5)[0] != 200:
+                return False
+            return not self.with_web or http("GET", f"{self.web_url}/healthz", timeout=5)[0] == 200
+        except OSError:
+            return False
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            dead = [n for n, p in self.processes.items() if p.poll() is not None]
+            if dead:
+                raise RuntimeError(f"{dead} exited during start-up; see {self.config.data_dir}/*.log")
+            if self._ready():
+                return
+            time.sleep(0.5)  # polling a server that is starting, not synchronising a test
+        raise TimeoutError(f"stack not ready after {STARTUP_TIMEOUT}s; see {self.config.data_dir}/*.log")
+
+    def _signal_all(self, signum: int) -> None:
+        for process in self.processes.values():
+            try:
+                os.killpg(process.pid, signum)
+            except ProcessLookupError:
+                pass
+        for process in self.processes.values():
+            process.wait(timeout=30)
+        self.processes.clear()
+
+    def kill(self) -> None:
+        """Crash every server at once (SIGKILL): nothing gets to flush or say goodbye."""
+        self._signal_all(signal.SIGKILL)
+
+    def stop(self) -> None:
+        self._signal_all(signal.SIGTERM)
+
+    def say(self, sender: str, message: str, metadata: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+        body: Dict[str, Any] = {"sender": sender, "message": message}
+        if metadata:
+            body["metadata"] = metadata
+        status, reply = http("POST", f"{self.rasa_url}/webhooks/rest/webhook", body)
+        assert status == 200, (status, reply)
+        return reply
+
+    def tracker(self, sender: str) -> Dict[str, Any]:
+        status, body = http("GET", f"{self.rasa_url}/conversations/{sender}/tracker?token={self.config.rasa_auth_token}")
+        assert status == 200, (status, body)
+        return body

@@ -1,0 +1,227 @@
+"""Writes tests/test_stories.yml: whole conversations for `rasa test`, built by walking the real
+triage flow (bot.questionnaires.flow), so the stories follow the data files when items change.
+
+    python -m tests.stories > tests/test_stories.yml
+
+tests/test_rasa.py fails when the committed file differs from what this module writes.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional
+
+from bot.questionnaires.flow import TriageFlow
+
+FLOW = TriageFlow()
+BACK_FLAGS = [i.id for i in FLOW.required_items({"consent": True, "pain_site": "low_back"}) if i.id.startswith("rf_")]
+NECK_ONLY_FLAGS = [
+    i.id for i in FLOW.required_items({"consent": True, "pain_site": "neck"})
+    if i.id.startswith("rf_") and i.id not in BACK_FLAGS
+]
+
+
+def _scalar(value: Any) -> str:
+    return json.dumps(value)
+
+
+class Story:
+    """One test conversation; every answer advances the flow the way the form would."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.lines: List[str] = [f"- story: {name}", "  steps:"]
+        self.answers: Dict[str, Any] = {}
+        self.requested: Optional[str] = None
+
+    def _user(self, text: Optional[str], intent: str, entities: Optional[Dict[str, str]] = None) -> None:
+        if text is not None:
+            self.lines.append(f"  - user: {_scalar(text)}")
+            self.lines.append(f"    intent: {intent}")
+        else:
+            self.lines.append(f"  - intent: {intent}")
+        if entities:
+            self.lines.append("    entities:")
+            self.lines += [f"    - {k}: {_scalar(v)}" for k, v in entities.items()]
+
+    def _action(self, name: str) -> None:
+        self.lines.append(f"  - action: {name}")
+
+    def _slots(self, **slots: Any) -> None:
+        self.lines.append("  - slot_was_set:")
+        self.lines += [f"    - {k}: {'null' if v is None else _scalar(v)}" for k, v in slots.items()]
+
+    def _request_next(self) -> None:
+        nxt = FLOW.next_item(self.answers)
+        self.requested = nxt.id if nxt else None
+        self._slots(requested_slot=self.requested)
+
+    def start(self, text: str = "hi", intent: str = "greet") -> "Story":
+        self._user(text, intent)
+        self._action("triage_form")
+        self.lines.append("  - active_loop: triage_form")
+        self._request_next()
+        return self
+
+    def answer(self, text: Optional[str], intent: str, value: Any, button: bool = False) -> "Story":
+        """A reply to the item being asked; ``value`` None means the bot could not use it."""
+        assert self.requested is not None, "no item is being asked"
+        if button:
+            self._user(None, "inform", {"code": str(value).lower() if isinstance(value, bool) else str(value)})
+        else:
+            self._user(text, intent)
+        self._action("triage_form")
+        self._slots(**{self.requested: value})
+        if value is not None:
+            self.answers[self.requested] = value
+        self._request_next()
+        if self.requested is None:
+            self.lines.append("  - active_loop: null")
+        return self
+
+    def answers_in_turn(self, values: Dict[str, Any], button: bool = False) -> "Story":
+        for item_id, value in values.items():
+            assert self.requested == item_id, (self.requested, item_id)
+            text = {True: "yes", False: "no"}.get(value, str(value).replace("_", " "))
+            intent = {True: "affirm", False: "deny", "agree": "affirm", "disagree": "deny", "not_at_all": "deny"}.get(value, "inform")
+            self.answer(text, intent, value, button=button)
+        return self
+
+    def result(self, **slots: Any) -> "Story":
+        self._action("action_triage_result")
+        self._slots(**slots)
+        return self
+
+    def interrupt(self, text: str, intent: str, action: str, **slots: Any) -> "Story":
+        self._user(text, intent)
+        self._action(action)
+        if slots:
+            self._slots(**slots)
+        self._action("triage_form")
+        if slots.get("requested_slot"):
+            self.requested = slots["requested_slot"]
+            self.answers.pop(self.requested, None)
+        self._slots(requested_slot=self.requested)
+        return self
+
+    def stop(self) -> "Story":
+        self._user("stop", "stop")
+        self._action("action_pause")
+        self.lines.append("  - active_loop: null")
+        self._slots(requested_slot=None, stage="paused")
+        return self
+
+    def resume(self, text: str = "hello", intent: str = "greet") -> "Story":
+        self._user(text, intent)
+        self._action("action_offer_resume")
+        self._user(None, "resume")
+        self._action("action_resume")
+        self._slots(stage="new")
+        self._action("triage_form")
+        self.lines.append("  - active_loop: triage_form")
+        self._request_next()
+        return self
+
+    def start_over(self, text: str = "start over") -> "Story":
+        self._user(text, "start_over")
+        self._action("action_start_over")
+        self.lines.append("  - active_loop: null")
+        keep = {k: v for k, v in self.answers.items() if k == "consent" and v is True}
+        self.answers = keep
+        self._slots(stage="new")
+        self._action("triage_form")
+        self.lines.append("  - active_loop: triage_form")
+        self._request_next()
+        return self
+
+    def after_end(self, text: str, intent: str) -> "Story":
+        self._user(text, intent)
+        self._action("action_after_end")
+        return self
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def no_flags(site: str) -> Dict[str, bool]:
+    return {i.id: False for i in FLOW.required_items({"consent": True, "pain_site": site}) if i.id.startswith("rf_")}
+
+
+def sbt(agree: List[int], bother: str) -> Dict[str, str]:
+    values: Dict[str, str] = {f"sbt_{n}": ("agree" if n in agree else "disagree") for n in range(1, 9)}
+    values["sbt_9"] = bother
+    return values
+
+
+def stories() -> List[Story]:
+    result = [
+        Story("low risk, typed answers")
+        .start().answers_in_turn({"consent": True, "pain_site": "low_back"})
+        .answers_in_turn(no_flags("low_back")).answers_in_turn(sbt([1, 2], "slightly"))
+        .answer("3", "inform", 3).result(stage="done"),
+        Story("medium risk, every answer by button")
+        .start().answers_in_turn({"consent": True, "pain_site": "low_back"}, button=True)
+        .answers_in_turn(no_flags("low_back"), button=True)
+        .answers_in_turn(sbt([1, 2, 3, 5], "moderately"), button=True)
+        .answer(None, "inform", 6, button=True).result(stage="done"),
+        Story("high risk")
+        .start("hello", "greet").answers_in_turn({"consent": True, "pain_site": "low_back"})
+        .answers_in_turn(no_flags("low_back")).answers_in_turn(sbt([5, 6, 7, 8], "extremely"))
+        .answer("eight", "inform", 8).result(stage="done"),
+        Story("consent declined")
+        .start().answer("no thanks", "deny", False).result(stage="declined")
+        .after_end("hello", "greet"),
+        Story("go back replaces the previous answer")
+        .start().answers_in_turn({"consent": True, "pain_site": "low_back", "rf_saddle_numbness": False})
+        .interrupt("go back", "go_back", "action_go_back", rf_saddle_numbness=None, requested_slot="rf_saddle_numbness")
+        .answers_in_turn({"rf_saddle_numbness": False}),
+        Story("go back at the first question")
+        .start().answers_in_turn({"consent": True})
+        .interrupt("can i go back", "go_back", "action_go_back"),
+        Story("why do you ask, then the same item")
+        .start().answers_in_turn({"consent": True, "pain_site": "neck"})
+        .interrupt("why do you ask?", "ask_why", "action_explain_item")
+        .answers_in_turn({"rf_bladder_bowel": False}),
+        Story("stop and resume where they left off")
+        .start().answers_in_turn({"consent": True, "pain_site": "low_back"})
+        .answers_in_turn(no_flags("low_back")).answers_in_turn({"sbt_1": "agree"})
+        .stop().resume().answers_in_turn({"sbt_2": "disagree"}),
+        Story("start over mid-questionnaire")
+        .start().answers_in_turn({"consent": True, "pain_site": "neck"})
+        .start_over().answers_in_turn({"pain_site": "low_back"}),
+        Story("start over after the result")
+        .start().answers_in_turn({"consent": True, "pain_site": "low_back"})
+        .answers_in_turn(no_flags("low_back")).answers_in_turn(sbt([], "not_at_all"))
+        .answer("0", "inform", 0).result(stage="done")
+        .after_end("hello again", "greet").start_over("start again"),
+        Story("unusable answers are asked again")
+        .start().answers_in_turn({"consent": True})
+        .answer("banana", "inform", None).answers_in_turn({"pain_site": "low_back"})
+        .answers_in_turn(no_flags("low_back"))
+        .answer("purple", "inform", None).answers_in_turn({"sbt_1": "agree"}),
+    ]
+    for flag in BACK_FLAGS + NECK_ONLY_FLAGS:
+        site = "low_back" if flag in BACK_FLAGS else "neck"
+        before = {}
+        for item_id, value in no_flags(site).items():
+            if item_id == flag:
+                break
+            before[item_id] = value
+        result.append(
+            Story(f"red flag {flag}")
+            .start().answers_in_turn({"consent": True, "pain_site": site, **before})
+            .answers_in_turn({flag: True}).result(stage="done")
+        )
+    return result
+
+
+def render() -> str:
+    header = [
+        "# Generated by `python -m tests.stories` from the triage flow; do not edit by hand.",
+        'version: "3.1"',
+        "stories:",
+    ]
+    return "\n".join(header + [s.text() for s in stories()]) + "\n"
+
+
+if __name__ == "__main__":
+    print(render(), end="")

@@ -1,0 +1,64 @@
+"""Typed answers: understood when clear, refused (None) when not, never guessed."""
+from __future__ import annotations
+
+import pytest
+
+from bot.i18n.answers import normalise, parse_choice, parse_number, parse_yes_no
+
+BOTHER = ["not_at_all", "slightly", "moderately", "very_much", "extremely"]
+
+
+@pytest.mark.parametrize("text", ["yes", "Yes!", "yeah", "y", "yep", "sure", "of course", "YES PLEASE"])
+def test_yes(text: str) -> None:
+    assert parse_yes_no(text) is True
+
+
+@pytest.mark.parametrize("text", ["no", "nope", "n", "not really", "Nah.", "no way", "I don't"])
+def test_no(text: str) -> None:
+    assert parse_yes_no(text) is False
+
+
+@pytest.mark.parametrize("text", ["banana", "", "maybe", "yes and no", "what?"])
+def test_unclear_yes_no_is_not_guessed(text: str) -> None:
+    assert parse_yes_no(text) is None
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [("7", 7), ("0", 0), ("10", 10), ("seven", 7), ("Seven out of ten", 7), ("8/10", 8),
+     ("about 6", 6), ("i'd say five", 5), ("7 out of 10", 7), ("none", 0)],
+)
+def test_numbers(text: str, value: int) -> None:
+    assert parse_number(text, 0, 10) == value
+
+
+@pytest.mark.parametrize("text", ["11", "-3", "7.5", "6 or 7", "lots", "", "twenty"])
+def test_numbers_refused(text: str) -> None:
+    assert parse_number(text, 0, 10) is None
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [("agree", "agree"), ("I agree", "agree"), ("yes", "agree"), ("I don't agree", "disagree"),
+     ("do not agree", "disagree"), ("nope", "disagree")],
+)
+def test_agree_disagree(text: str, code: str) -> None:
+    assert parse_choice(text, ["agree", "disagree"]) == code
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [("not at all", "not_at_all"), ("a little", "slightly"), ("Moderately", "moderately"),
+     ("very much", "very_much"), ("EXTREMELY!", "extremely"), ("very_much", "very_much")],
+)
+def test_bothersomeness_words(text: str, code: str) -> None:
+    assert parse_choice(text, BOTHER) == code
+
+
+@pytest.mark.parametrize("text", ["banana", "very much", "seven"])
+def test_choice_refuses_what_is_not_an_option(text: str) -> None:
+    assert parse_choice(text, ["agree", "disagree"]) is None
+
+
+def test_normalise_strips_accents_case_and_punctuation() -> None:
+    assert normalise("Très  d'accord!") == "tres daccord"

@@ -1,0 +1,64 @@
+"""Skip and stop logic of the triage (bot.questionnaires.flow)."""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import pytest
+
+from bot.questionnaires.flow import TriageFlow
+
+flow = TriageFlow()
+BACK_FLAGS = ["rf_saddle_numbness", "rf_bladder_bowel", "rf_leg_weakness", "rf_trauma", "rf_cancer", "rf_fever"]
+NECK_FLAGS = ["rf_bladder_bowel", "rf_cord_compression", "rf_neck_vascular", "rf_trauma", "rf_cancer", "rf_fever"]
+SBT = [f"sbt_{n}" for n in range(1, 10)]
+
+
+def ids(answers: Dict[str, Any]) -> list[str]:
+    return [i.id for i in flow.required_items(answers)]
+
+
+def test_nothing_but_consent_until_consent_is_given() -> None:
+    assert ids({"consent": False}) == ["consent"]
+
+
+@pytest.mark.parametrize(
+    "site, flags",
+    [("low_back", BACK_FLAGS), ("neck", NECK_FLAGS), ("both", sorted(set(BACK_FLAGS) | set(NECK_FLAGS)))],
+)
+def test_pain_site_picks_the_red_flags(site: str, flags: list[str]) -> None:
+    required = ids({"consent": True, "pain_site": site})
+    asked = [i for i in required if i.startswith("rf_")]
+    assert sorted(asked) == sorted(flags)
+    assert required == ["consent", "pain_site", *asked, *SBT, "pain_now"]
+
+
+def test_a_red_flag_ends_the_questionnaire_at_once() -> None:
+    answers = {"consent": True, "pain_site": "low_back", "rf_saddle_numbness": False, "rf_bladder_bowel": True}
+    assert ids(answers) == ["consent", "pain_site", "rf_saddle_numbness", "rf_bladder_bowel"]
+    assert flow.red_flag(answers) == "rf_bladder_bowel"
+    assert flow.next_item(answers) is None
+
+
+def test_next_item_is_the_first_unanswered() -> None:
+    answers = {"consent": True, "pain_site": "neck", "rf_bladder_bowel": False}
+    assert flow.next_item(answers).id == "rf_cord_compression"
+
+
+def test_go_back_walks_the_patients_own_path() -> None:
+    answers = {"consent": True, "pain_site": "neck"}
+    assert flow.previous_item("rf_cord_compression", answers).id == "rf_bladder_bowel"
+    assert flow.previous_item("sbt_1", answers).id == "rf_fever"
+    assert flow.previous_item("rf_bladder_bowel", answers).id == "pain_site"
+
+
+def test_go_back_never_reopens_consent() -> None:
+    assert flow.previous_item("pain_site", {"consent": True}) is None
+    assert flow.previous_item("consent", {}) is None
+
+
+def test_section_intros_show_only_when_moving_forward() -> None:
+    answers = {"consent": True, "pain_site": "low_back"}
+    assert flow.asked_after(None, "consent", {})                       # first message
+    assert flow.asked_after("pain_site", "rf_saddle_numbness", answers)  # next item
+    assert not flow.asked_after("rf_saddle_numbness", "rf_saddle_numbness", answers)  # asked again
+    assert not flow.asked_after("rf_bladder_bowel", "rf_saddle_numbness", answers)    # went back
