@@ -55,7 +55,8 @@ def services(config: Settings, endpoints: Path) -> List[Service]:
         Service(
             "rasa",
             rasa_command(config, endpoints, env.get("RASA_HOST", "127.0.0.1"), rasa_port, model),
-            ready_url=f"http://127.0.0.1:{rasa_port}/",
+            # /status answers 409 until the model is loaded
+            ready_url=f"http://127.0.0.1:{rasa_port}/status?token={config.rasa_auth_token}",
         ),
         Service("web", [sys.executable, "-m", "bot.web"], ready_url=f"http://127.0.0.1:{web_port}/healthz"),
     ]

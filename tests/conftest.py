@@ -72,3 +72,11 @@ def settings(migrated_url: str, tmp_path: Path) -> Settings:
 
 def random_sender() -> str:
     return f"test-{secrets.token_hex(6)}"
+
+
+@pytest.fixture(scope="session")
+def model() -> Path:
+    """The Rasa model `make run` uses, trained first if the data changed."""
+    from tests.e2e.servers import ensure_model
+
+    return ensure_model()

@@ -10,14 +10,9 @@ import pytest
 import sqlalchemy
 
 from tests.conftest import POSTGRES_URL, make_settings
-from tests.e2e.servers import RunningStack, ensure_model
+from tests.e2e.servers import RunningStack
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture(scope="session")
-def model() -> Path:
-    return ensure_model()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql+redis"])

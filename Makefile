@@ -1,0 +1,46 @@
+# BackTalk: `make run` sets up and starts the whole stack; `make test` sets up and runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3.10
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export RASA_TELEMETRY_ENABLED := false
+export BACKTALK_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: install setup run test lint-data train lock check-links bench clean
+
+# One resolver run with every version pinned by requirements.lock (installing packages one by one
+# would let pip upgrade Rasa's pins), then `pip check` so a broken set fails here, not at run time.
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 10), "Python 3.10 is required (Rasa 3.6); see .python-version"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip==24.0"
+	$(BIN)/python -m pip install --quiet --constraint requirements.lock --editable ".[test]"
+	$(BIN)/python -m pip check
+	touch $(STAMP)
+
+install: $(STAMP)
+
+setup: install
+	$(BIN)/backtalk init-env
+	$(BIN)/backtalk compile-catalogs
+
+run: setup
+	$(BIN)/backtalk run
+
+train: setup
+	$(BIN)/rasa train --fixed-model-name backtalk --out models
+
+test: setup
+	$(BIN)/python -m pip check
+	$(BIN)/python -m pytest
+
+lock:
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^backtalk' \
+	  | cat <(head -2 requirements.lock) - > requirements.lock.new && mv requirements.lock.new requirements.lock
+
+bench: setup
+	$(BIN)/python -m benchmarks.latency
+
+clean:
+	rm -rf $(VENV) var models/*.tar.gz .pytest_cache
