@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 export RASA_TELEMETRY_ENABLED := false
 export BACKTALK_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install setup run test lint-data train lock check-links bench clean
+.PHONY: install setup run test train extract lock bench clean
 
 # One resolver run with every version pinned by requirements.lock (installing packages one by one
 # would let pip upgrade Rasa's pins), then `pip check` so a broken set fails here, not at run time.
@@ -34,6 +34,11 @@ train: setup
 test: setup
 	$(BIN)/python -m pip check
 	$(BIN)/python -m pytest
+
+# Message template from the code and the questionnaire data; catalogs must then carry every msgid.
+extract: install
+	$(BIN)/pybabel extract -F babel.cfg -k translate:2 -k mark --no-default-keywords --no-location \
+	  --sort-output --project BackTalk -o bot/i18n/locales/backtalk.pot .
 
 lock:
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^backtalk' \

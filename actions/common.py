@@ -3,18 +3,20 @@ from __future__ import annotations
 
 import logging
 from functools import lru_cache
-from typing import Any, Dict, Iterable, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.i18n.catalog import normalise_language
+from bot.i18n.catalog import SUPPORTED_LANGUAGES, normalise_language, supported_language, translate
+from bot.i18n.detect import detect_language
+from bot.i18n.languages import language_buttons
 from bot.questionnaires.flow import TriageFlow
 from bot.triage.service import TriageService, answers_from
 
 logger = logging.getLogger(__name__)
 
-FORM = "triage_form"
 YES_NO_INTENTS = {"affirm": True, "deny": False}
 MIN_INTENT_CONFIDENCE = 0.8
 
@@ -28,10 +30,34 @@ def flow() -> TriageFlow:
     return service().flow
 
 
-def language_of(tracker: Tracker) -> str:
-    """The conversation's language: its slot, else the channel's hint, else the default."""
+def hinted_language(tracker: Tracker) -> Optional[str]:
+    """The channel's hint (Telegram language_code, browser navigator.language) if we speak it."""
     metadata = (tracker.latest_message or {}).get("metadata") or {}
-    return normalise_language(tracker.get_slot("language") or metadata.get("language"))
+    return supported_language(metadata.get("language"))
+
+
+def language_of(tracker: Tracker) -> str:
+    """The conversation's language for rendering: chosen or settled, else hinted, else default."""
+    return normalise_language(tracker.get_slot("language") or hinted_language(tracker))
+
+
+def settle_language(tracker: Tracker) -> Tuple[Optional[str], List[EventType]]:
+    """The conversation's language, deciding it once: an explicit choice (already in the slot),
+    else the channel's hint, else detection on the patient's free text. None when still unclear."""
+    chosen = tracker.get_slot("language")
+    if chosen:
+        return chosen, []
+    text = str((tracker.latest_message or {}).get("text") or "")
+    language = hinted_language(tracker)
+    if language is None and text and not text.startswith("/"):
+        language = detect_language(text, SUPPORTED_LANGUAGES)
+    return language, ([SlotSet("language", language)] if language else [])
+
+
+def send_language_picker(dispatcher: CollectingDispatcher) -> None:
+    """Ask for the language in all twelve, each button labelled in its own language."""
+    prompt = "\n".join(dict.fromkeys(translate(code, "language.choose") for code in SUPPORTED_LANGUAGES))
+    dispatcher.utter_message(text=prompt, buttons=language_buttons())
 
 
 def channel_of(tracker: Tracker) -> Optional[str]:
@@ -47,10 +73,14 @@ def send(dispatcher: CollectingDispatcher, messages: Iterable[Dict[str, Any]]) -
         dispatcher.utter_message(text=message.get("text"), buttons=message.get("buttons") or [])
 
 
-def button_code(tracker: Tracker) -> Optional[str]:
-    """The option code of a tapped button (payload ``/inform{"code": ...}``), if that is what came."""
+def latest_intent(tracker: Tracker) -> Optional[str]:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
+def button_code(tracker: Tracker, intent: str = "inform") -> Optional[str]:
+    """The code a tapped button carried (payload ``/inform{"code": ...}``), if that is what came."""
     latest = tracker.latest_message or {}
-    if (latest.get("intent") or {}).get("name") != "inform":
+    if latest_intent(tracker) != intent:
         return None
     return next((e.get("value") for e in latest.get("entities", []) if e.get("entity") == "code"), None)
 

@@ -9,13 +9,32 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import FORM, answers, flow, language_of, send, service
-from bot.i18n.catalog import translate
+from actions.common import answers, button_code, flow, language_of, send, send_language_picker, service
+from bot.i18n.catalog import supported_language, translate
+from bot.i18n.languages import named_language
 from bot.triage import replies
 
 logger = logging.getLogger(__name__)
 
 RESULT_SLOTS = ("risk_tool", "risk_score", "risk_group", "red_flag", "reference_code")
+
+
+class ActionSetLanguage(Action):
+    """An explicit language choice (a button, "/language", "auf Deutsch"): every answer is kept and
+    the current item is asked again in the new language; an unknown language gets the buttons."""
+
+    def name(self) -> Text:
+        return "action_set_language"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        text = str((tracker.latest_message or {}).get("text") or "")
+        chosen = supported_language(button_code(tracker, intent="language")) or (
+            None if text.startswith("/") else named_language(text)
+        )
+        if chosen is None:
+            send_language_picker(dispatcher)
+            return []
+        return [SlotSet("language", chosen)]
 
 
 class ActionExplainItem(Action):

@@ -15,10 +15,12 @@ from actions.common import (
     button_code,
     channel_of,
     flow,
-    language_of,
+    latest_intent,
     requested_before_latest_message,
     send,
+    send_language_picker,
     service,
+    settle_language,
     yes_no_hint,
 )
 from bot.i18n.catalog import translate
@@ -60,7 +62,9 @@ class ValidateTriageForm(FormValidationAction):
     ) -> Dict[Text, Any]:
         if value is None:  # cleared by "go back" or "start over": nothing to check
             return {item.id: None}
-        language = language_of(tracker)
+        language, _ = settle_language(tracker)
+        if language is None:  # no language yet: the form asks again, with the language buttons
+            return {item.id: None}
         tapped = button_code(tracker)
         try:
             canonical = service().accept_answer(
@@ -77,8 +81,8 @@ class ValidateTriageForm(FormValidationAction):
             return {item.id: None}
         if canonical is None:
             send(dispatcher, [replies.hint(item, language)])
-            return {item.id: None}
-        return {item.id: canonical}
+            return {item.id: None, "language": language}
+        return {item.id: canonical, "language": language}
 
 
 class AskItem(Action):
@@ -93,9 +97,16 @@ class AskItem(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         item = flow().item(self.item_id)
-        moving_on = flow().asked_after(requested_before_latest_message(tracker), item.id, answers(tracker))
-        send(dispatcher, replies.question(item, language_of(tracker), with_intro=moving_on))
-        return []
+        language, events = settle_language(tracker)
+        if language is None:  # no hint and the text was unclear: let the patient choose
+            send_language_picker(dispatcher)
+            return []
+        # Intros belong to moving forward, or to the first question in a newly chosen language.
+        with_intro = latest_intent(tracker) == "language" or flow().asked_after(
+            requested_before_latest_message(tracker), item.id, answers(tracker)
+        )
+        send(dispatcher, replies.question(item, language, with_intro=with_intro))
+        return events
 
 
 # Rasa SDK registers every Action subclass it can find: create one asking action per item.

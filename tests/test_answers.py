@@ -62,3 +62,37 @@ def test_choice_refuses_what_is_not_an_option(text: str) -> None:
 
 def test_normalise_strips_accents_case_and_punctuation() -> None:
     assert normalise("Très  d'accord!") == "tres daccord"
+
+
+@pytest.mark.parametrize("text", ["I don't know", "not sure", "dunno", "no idea", "maybe"])
+def test_not_knowing_is_never_read_as_no(text: str) -> None:
+    assert parse_yes_no(text) is None
+    assert parse_choice(text, ["agree", "disagree"]) is None
+
+
+@pytest.mark.parametrize(
+    "language, text, value",
+    [("de", "Ja", True), ("de", "nein", False), ("da", "nej", False), ("pl", "tak", True), ("pl", "nie", False),
+     ("fr", "oui", True), ("es", "si", True), ("pt", "nao", False), ("hr", "da", True), ("nb", "nei", False),
+     ("sv", "ja", True), ("nl", "nee", False), ("it", "no", False)],
+)
+def test_yes_and_no_in_every_language(language: str, text: str, value: bool) -> None:
+    assert parse_yes_no(text, language) is value
+
+
+@pytest.mark.parametrize(
+    "language, text, value",
+    [("de", "sieben", 7), ("fr", "sept", 7), ("es", "siete", 7), ("it", "sette", 7), ("pl", "siedem", 7),
+     ("pt", "sete", 7), ("hr", "sedam", 7), ("nl", "zeven", 7), ("da", "syv", 7), ("sv", "sju", 7), ("nb", "sju", 7)],
+)
+def test_numbers_as_words_in_every_language(language: str, text: str, value: int) -> None:
+    assert parse_number(text, 0, 10, language) == value
+
+
+@pytest.mark.parametrize(
+    "language, text, code",
+    [("fr", "très d'accord", "agree"), ("fr", "pas d'accord", "disagree"), ("de", "nicht einverstanden", "disagree"),
+     ("pl", "nie zgadzam sie", "disagree"), ("es", "no estoy de acuerdo", "disagree"), ("hr", "ne slazem se", "disagree")],
+)
+def test_agreement_typed_in_words(language: str, text: str, code: str) -> None:
+    assert parse_choice(text, ["agree", "disagree"], language) == code

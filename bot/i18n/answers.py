@@ -17,11 +17,16 @@ import yaml
 from bot.i18n.catalog import DEFAULT_LANGUAGE, normalise_language
 
 WORDS_DIR = Path(__file__).resolve().parent / "words"
+UNSURE = "\0unsure"  # a key no option code can take
+
+
+# Letters that Unicode does not decompose into a base letter plus an accent.
+_TRANSLITERATE = str.maketrans({"æ": "ae", "ø": "o", "œ": "oe", "ß": "ss", "đ": "d", "ł": "l", "þ": "th", "ð": "d"})
 
 
 def normalise(text: str) -> str:
-    """Lower-case, strip accents and punctuation, collapse spaces ("Très  d'accord!" -> "tres d accord")."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    """Lower-case, strip accents and punctuation, collapse spaces ("Très  d'accord!" -> "tres daccord")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_TRANSLITERATE))
     no_marks = "".join(c for c in decomposed if not unicodedata.combining(c))
     no_marks = no_marks.replace("'", "").replace("\u2019", "")
     return " ".join(re.sub(r"[\W_]+", " ", no_marks).split())
@@ -31,6 +36,8 @@ def normalise(text: str) -> str:
 class LanguageWords:
     yes: Tuple[str, ...]
     no: Tuple[str, ...]
+    # "I don't know", "not sure": never read as an answer, even though they contain "don't"/"not".
+    unsure: Tuple[str, ...]
     numbers: Mapping[str, int]
     scale_suffixes: Tuple[str, ...]
     options: Mapping[str, Tuple[str, ...]]
@@ -44,13 +51,14 @@ def words_for(language: str) -> LanguageWords:
     return LanguageWords(
         yes=tuple(normalise(str(w)) for w in raw["yes"]),
         no=tuple(normalise(str(w)) for w in raw["no"]),
+        unsure=tuple(normalise(str(w)) for w in raw["unsure"]),
         numbers={normalise(str(k)): int(v) for k, v in raw["numbers"].items()},
         scale_suffixes=tuple(normalise(str(w)) for w in raw.get("scale_suffixes", ())),
         options={code: tuple(normalise(str(w)) for w in ws) for code, ws in raw["options"].items()},
     )
 
 
-def _longest_match(text: str, candidates: Mapping[str, Iterable[str]]) -> Optional[str]:
+def longest_match(text: str, candidates: Mapping[str, Iterable[str]]) -> Optional[str]:
     """The candidate whose phrase is the longest whole-word match in ``text``; None if unclear."""
     padded = f" {normalise(text)} "
     best_len, best = 0, set()
@@ -67,8 +75,8 @@ def _longest_match(text: str, candidates: Mapping[str, Iterable[str]]) -> Option
 
 def parse_yes_no(text: str, language: str = DEFAULT_LANGUAGE) -> Optional[bool]:
     words = words_for(language)
-    found = _longest_match(text, {"yes": words.yes, "no": words.no})
-    return None if found is None else found == "yes"
+    found = longest_match(text, {"yes": words.yes, "no": words.no, UNSURE: words.unsure})
+    return None if found in (None, UNSURE) else found == "yes"
 
 
 _SLASH_SCALE = re.compile(r"/\s*10\b")
@@ -96,9 +104,10 @@ def parse_choice(
     text: str, codes: Sequence[str], language: str = DEFAULT_LANGUAGE
 ) -> Optional[str]:
     """The option code the text names, among ``codes``; None when none or several fit."""
-    options = words_for(language).options
-    candidates: Dict[str, List[str]] = {c: list(options.get(c, ())) for c in codes}
+    words = words_for(language)
+    candidates: Dict[str, List[str]] = {c: list(words.options.get(c, ())) for c in codes}
     # The canonical code itself ("very_much") is always understood, e.g. from a button payload.
     for code in codes:
         candidates[code].append(normalise(code.replace("_", " ")))
-    return _longest_match(text, candidates)
+    found = longest_match(text, {**candidates, UNSURE: list(words.unsure)})
+    return None if found == UNSURE else found

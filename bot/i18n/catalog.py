@@ -8,26 +8,35 @@ from __future__ import annotations
 
 import gettext
 from functools import lru_cache
-from typing import Any, Tuple
+from typing import Any, Optional, Tuple
 
+import yaml
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from bot.paths import LOCALE_DIR
+from bot.paths import DATA_DIR, LOCALE_DIR
 
 DOMAIN = "backtalk"
 DEFAULT_LANGUAGE = "en"
-# The languages with a catalog today; the twelve of the brief arrive with their catalogs.
-SUPPORTED_LANGUAGES: Tuple[str, ...] = ("en",)
+# data/languages.yml lists the languages BackTalk speaks; each has a catalog (a test checks).
+SUPPORTED_LANGUAGES: Tuple[str, ...] = tuple(
+    yaml.safe_load((DATA_DIR / "languages.yml").read_text(encoding="utf-8"))
+)
 
 
 class MissingMessage(KeyError):
     """A msgid has no translation: showing the key to a patient would be a bug."""
 
 
-def normalise_language(language: Any) -> str:
+def supported_language(language: Any) -> Optional[str]:
+    """The supported language a tag names ("de-CH" -> "de", "no"/"nn" -> "nb"), else None."""
     code = str(language or "").strip().lower().replace("_", "-").split("-")[0]
-    return code if code in SUPPORTED_LANGUAGES else DEFAULT_LANGUAGE
+    code = {"no": "nb", "nn": "nb"}.get(code, code)  # Norwegian tags: we write Bokmål
+    return code if code in SUPPORTED_LANGUAGES else None
+
+
+def normalise_language(language: Any) -> str:
+    return supported_language(language) or DEFAULT_LANGUAGE
 
 
 @lru_cache(maxsize=None)
@@ -47,6 +56,11 @@ def compile_catalog(language: str) -> None:
         catalog = read_po(handle, locale=language)
     with po_path.with_suffix(".mo").open("wb") as handle:
         write_mo(handle, catalog, use_fuzzy=False)
+
+
+def mark(msgid: str) -> str:
+    """Marks a msgid that is chosen at run time, so pybabel still extracts it."""
+    return msgid
 
 
 def translate(language: str, msgid: str, **values: Any) -> str:

@@ -70,7 +70,6 @@ def load_questionnaire(path: Path) -> Questionnaire:
     items = tuple(_item(i, qid, option_sets) for i in raw["items"])
     return Questionnaire(
         id=qid,
-        title=raw["title"],
         source=raw.get("source", ""),
         validated_wording=bool(raw.get("validated_wording", False)),
         items=items,

@@ -61,7 +61,6 @@ class Questionnaire:
     """An instrument file: its items and the facts a clinician needs to trust it."""
 
     id: str
-    title: str
     source: str
     validated_wording: bool
     items: Tuple[Item, ...] = field(default_factory=tuple)

@@ -7,12 +7,18 @@ from typing import Any, Dict, List
 
 import yaml
 
-from bot.i18n.catalog import normalise_language, translate
+from bot.i18n.catalog import mark, normalise_language, translate
 from bot.paths import DATA_DIR
 from bot.questionnaires.model import Item
 from bot.triage.service import TriageOutcome
 
 Message = Dict[str, Any]
+# What each risk group means, and what may help (stratified care, Hill et al. Lancet 2011).
+RISK_MESSAGES = {
+    "low": (mark("result.low"), mark("next_steps.low")),
+    "medium": (mark("result.medium"), mark("next_steps.medium")),
+    "high": (mark("result.high"), mark("next_steps.high")),
+}
 
 
 def answer_payload(code: str) -> str:
@@ -52,7 +58,8 @@ def hint(item: Item, language: str) -> Message:
 
 
 def explanation(item: Item, language: str) -> Message:
-    return {"text": f"{translate(language, 'why.preface')} {translate(language, item.why)}"}
+    preface = translate(language, "why.preface")
+    return {"text": f"{preface} {translate(language, item.why)}"}
 
 
 @lru_cache(maxsize=None)
@@ -73,10 +80,10 @@ def outcome_messages(outcome: TriageOutcome, language: str) -> List[Message]:
             {"text": translate(language, "red_flag.urgent", emergency_number=emergency_number(language))},
             {"text": translate(language, "red_flag.flagged", reference_code=outcome.reference_code)},
         ]
-    group = outcome.risk_group
+    meaning, next_steps = RISK_MESSAGES[str(outcome.risk_group)]
     return [
-        {"text": translate(language, f"result.{group}")},
-        {"text": translate(language, f"next_steps.{group}")},
+        {"text": translate(language, meaning)},
+        {"text": translate(language, next_steps)},
         {"text": translate(language, "result.disclaimer")},
         {"text": translate(language, "result.reference_code", reference_code=outcome.reference_code)},
     ]

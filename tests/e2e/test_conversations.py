@@ -19,20 +19,22 @@ CODE = re.compile(r"BT-[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}")
 BACK_FLAGS = 6
 
 
-def t(msgid: str, **values: Any) -> str:
-    return translate("en", msgid, **values)
+def t(msgid: str, language: str = "en", **values: Any) -> str:
+    return translate(language, msgid, **values)
 
 
 class Patient:
     """One conversation: sends text or taps a button by its title, keeps the last reply."""
 
-    def __init__(self, stack: RunningStack) -> None:
+    def __init__(self, stack: RunningStack, language_hint: Optional[str] = "en") -> None:
         self.stack = stack
         self.sender = f"e2e-{secrets.token_hex(8)}"
         self.reply: List[Dict[str, Any]] = []
+        self.metadata = {"language": language_hint} if language_hint else None
 
     def say(self, text: str) -> "Patient":
-        self.reply = self.stack.say(self.sender, text)
+        """Send like a channel does: with the channel's language hint as REST metadata."""
+        self.reply = self.stack.say(self.sender, text, self.metadata)
         return self
 
     def tap(self, title: str) -> "Patient":
@@ -184,3 +186,43 @@ def test_the_web_channel_pseudonymises_before_rasa(stack: RunningStack) -> None:
     assert stack.tracker(pseudonym)["slots"]["requested_slot"] == "consent"
     status, body = http("GET", f"{stack.rasa_url}/conversations/{conversation}/tracker?token={stack.config.rasa_auth_token}")
     assert body["events"] == [] or all(e.get("event") != "user" for e in body["events"])
+
+
+def test_the_channel_hint_sets_the_language(stack: RunningStack) -> None:
+    p = Patient(stack, language_hint="de-AT").say("hallo")
+    assert p.texts == [t("welcome.greeting", "de"), t("welcome.privacy", "de"), t("consent.ask", "de")]
+    assert p.say("ja").asked == t("pain_site.ask", "de")
+    assert p.slots()["language"] == "de"
+
+
+def test_no_hint_and_unclear_text_gets_the_language_buttons(stack: RunningStack) -> None:
+    p = Patient(stack, language_hint=None).say("ok")
+    assert translate("pl", "language.choose") in p.texts[-1]
+    titles = [b["title"] for b in p.reply[-1]["buttons"]]
+    assert titles[:3] == ["English", "Deutsch", "Español"] and len(titles) == 12
+    assert p.tap("Polski").texts == [t("welcome.greeting", "pl"), t("welcome.privacy", "pl"), t("consent.ask", "pl")]
+    assert p.say("tak").asked == t("pain_site.ask", "pl")
+
+
+def test_no_hint_but_clear_text_is_detected(stack: RunningStack) -> None:
+    p = Patient(stack, language_hint=None).say("hola, me duele la espalda")
+    assert p.texts[-1] == t("consent.ask", "es")
+
+
+def test_switching_language_mid_questionnaire_keeps_every_answer(stack: RunningStack) -> None:
+    p = Patient(stack).say("hi").say("yes").say("low back").say("no").say("no")
+    assert p.asked == t("rf_leg_weakness.ask")
+    assert p.say("auf Deutsch bitte").texts[-1] == t("rf_leg_weakness.ask", "de")
+    assert p.say("nein").asked == t("rf_trauma.ask", "de")
+    slots = p.slots()
+    assert (slots["language"], slots["rf_saddle_numbness"], slots["rf_bladder_bowel"], slots["rf_leg_weakness"]) == (
+        "de", False, False, False)
+    p.say("/language")  # the Telegram command, or typed: the buttons, then the same item again
+    assert p.texts[0].startswith(t("language.choose", "en")) and p.asked == t("rf_trauma.ask", "de")
+    assert p.tap("Français").texts[-1] == t("rf_trauma.ask", "fr")
+
+
+def test_urgent_advice_names_the_countrys_emergency_number(stack: RunningStack) -> None:
+    p = Patient(stack, language_hint="nb").say("hei").say("ja").say("nakke").say("nei")
+    p.say("ja")
+    assert p.texts[0] == t("red_flag.urgent", "nb", emergency_number="113")

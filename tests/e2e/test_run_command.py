@@ -52,7 +52,7 @@ def test_run_starts_the_stack_and_ctrl_c_leaves_no_process(model: Path, tmp_path
         assert any("BackTalk is up" in line for line in lines), "".join(lines[-40:])
         assert any(f"http://localhost:{ports['WEB_PORT']}/chat" in line for line in lines)
         status, body = http("POST", f"http://127.0.0.1:{ports['WEB_PORT']}/api/chat",
-                            {"conversation_id": "run-test-0001", "message": "hi"})
+                            {"conversation_id": "run-test-0001", "message": "hi", "language": "en-GB"})
         assert status == 200 and len(body["messages"]) == 3
         assert processes_with_env(str(data_dir)), "the services should be running"
     finally:
