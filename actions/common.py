@@ -17,8 +17,6 @@ from bot.triage.service import TriageService, answers_from
 
 logger = logging.getLogger(__name__)
 
-YES_NO_INTENTS = {"affirm": True, "deny": False}
-MIN_INTENT_CONFIDENCE = 0.8
 
 
 @lru_cache(maxsize=1)
@@ -77,19 +75,12 @@ def latest_intent(tracker: Tracker) -> Optional[str]:
     return ((tracker.latest_message or {}).get("intent") or {}).get("name")
 
 
-def button_code(tracker: Tracker, intent: str = "inform") -> Optional[str]:
-    """The code a tapped button carried (payload ``/inform{"code": ...}``), if that is what came."""
+def button_code(tracker: Tracker, intent: str = "answer") -> Optional[str]:
+    """The code a tapped button carried (payload ``/answer{"code": ...}``), if that is what came."""
     latest = tracker.latest_message or {}
     if latest_intent(tracker) != intent:
         return None
     return next((e.get("value") for e in latest.get("entities", []) if e.get("entity") == "code"), None)
-
-
-def yes_no_hint(tracker: Tracker) -> Optional[bool]:
-    intent = (tracker.latest_message or {}).get("intent") or {}
-    if intent.get("confidence", 0) >= MIN_INTENT_CONFIDENCE:
-        return YES_NO_INTENTS.get(intent.get("name"))
-    return None
 
 
 def requested_before_latest_message(tracker: Tracker) -> Optional[str]:

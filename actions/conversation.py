@@ -9,7 +9,17 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import answers, button_code, flow, language_of, send, send_language_picker, service
+from actions.common import (
+    answers,
+    button_code,
+    flow,
+    language_of,
+    latest_intent,
+    send,
+    send_language_picker,
+    service,
+)
+from bot.i18n.answers import parse_yes_no
 from bot.i18n.catalog import supported_language, translate
 from bot.i18n.languages import named_language
 from bot.triage import replies
@@ -78,12 +88,17 @@ class ActionPause(Action):
         return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("stage", "paused")]
 
 
-class ActionOfferResume(Action):
+class ActionResumeOrOffer(Action):
+    """A message while paused: a plain "yes" resumes at once; anything else offers to carry on."""
+
     def name(self) -> Text:
-        return "action_offer_resume"
+        return "action_resume_or_offer"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         language = language_of(tracker)
+        text = str((tracker.latest_message or {}).get("text") or "")
+        if latest_intent(tracker) == "answer" and parse_yes_no(text, language) is True:
+            return [SlotSet("stage", "new")]
         dispatcher.utter_message(
             text=translate(language, "resume.offer"),
             buttons=[
@@ -91,7 +106,7 @@ class ActionOfferResume(Action):
                 {"title": translate(language, "start_over.button"), "payload": "/start_over"},
             ],
         )
-        return []
+        return [SlotSet("stage", "paused")]
 
 
 class ActionResume(Action):

@@ -21,7 +21,6 @@ from actions.common import (
     send_language_picker,
     service,
     settle_language,
-    yes_no_hint,
 )
 from bot.i18n.catalog import translate
 from bot.questionnaires.model import Item
@@ -73,7 +72,6 @@ class ValidateTriageForm(FormValidationAction):
                 tapped if tapped is not None else value,
                 language,
                 channel=channel_of(tracker),
-                yes_no_hint=yes_no_hint(tracker),
             )
         except Exception:  # storage down: keep the conversation alive and ask again
             logger.exception("could not store the answer to %s", item.id)

@@ -56,7 +56,7 @@ class Story:
         self.requested = nxt.id if nxt else None
         self._slots(requested_slot=self.requested)
 
-    def start(self, text: str = "hi", intent: str = "greet") -> "Story":
+    def start(self, text: str = "hi", intent: str = "answer") -> "Story":
         self._user(text, intent)
         self._action("triage_form")
         self.lines.append("  - active_loop: triage_form")
@@ -67,7 +67,7 @@ class Story:
         """A reply to the item being asked; ``value`` None means the bot could not use it."""
         assert self.requested is not None, "no item is being asked"
         if button:
-            self._user(None, "inform", {"code": str(value).lower() if isinstance(value, bool) else str(value)})
+            self._user(None, "answer", {"code": str(value).lower() if isinstance(value, bool) else str(value)})
         else:
             self._user(text, intent)
         self._action("triage_form")
@@ -83,8 +83,7 @@ class Story:
         for item_id, value in values.items():
             assert self.requested == item_id, (self.requested, item_id)
             text = {True: "yes", False: "no"}.get(value, str(value).replace("_", " "))
-            intent = {True: "affirm", False: "deny", "agree": "affirm", "disagree": "deny", "not_at_all": "deny"}.get(value, "inform")
-            self.answer(text, intent, value, button=button)
+            self.answer(text, "answer", value, button=button)
         return self
 
     def result(self, **slots: Any) -> "Story":
@@ -120,11 +119,22 @@ class Story:
         self._slots(requested_slot=None, stage="paused")
         return self
 
-    def resume(self, text: str = "hello", intent: str = "greet") -> "Story":
-        self._user(text, intent)
-        self._action("action_offer_resume")
+    def resume(self, text: str = "hello") -> "Story":
+        """Any message offers to carry on; tapping "Carry on" resumes at the first open item."""
+        self._user(text, "answer")
+        self._action("action_resume_or_offer")
+        self._slots(stage="paused")
         self._user(None, "resume")
         self._action("action_resume")
+        self._slots(stage="new")
+        self._action("triage_form")
+        self.lines.append("  - active_loop: triage_form")
+        self._request_next()
+        return self
+
+    def resume_with_yes(self, text: str = "yes") -> "Story":
+        self._user(text, "answer")
+        self._action("action_resume_or_offer")
         self._slots(stage="new")
         self._action("triage_form")
         self.lines.append("  - active_loop: triage_form")
@@ -143,8 +153,8 @@ class Story:
         self._request_next()
         return self
 
-    def after_end(self, text: str, intent: str) -> "Story":
-        self._user(text, intent)
+    def after_end(self, text: str) -> "Story":
+        self._user(text, "answer")
         self._action("action_after_end")
         return self
 
@@ -167,19 +177,19 @@ def stories() -> List[Story]:
         Story("low risk, typed answers")
         .start().answers_in_turn({"consent": True, "pain_site": "low_back"})
         .answers_in_turn(no_flags("low_back")).answers_in_turn(sbt([1, 2], "slightly"))
-        .answer("3", "inform", 3).result(stage="done"),
+        .answer("3", "answer", 3).result(stage="done"),
         Story("medium risk, every answer by button")
         .start().answers_in_turn({"consent": True, "pain_site": "low_back"}, button=True)
         .answers_in_turn(no_flags("low_back"), button=True)
         .answers_in_turn(sbt([1, 2, 3, 5], "moderately"), button=True)
-        .answer(None, "inform", 6, button=True).result(stage="done"),
+        .answer(None, "answer", 6, button=True).result(stage="done"),
         Story("high risk")
-        .start("hello", "greet").answers_in_turn({"consent": True, "pain_site": "low_back"})
+        .start("hello").answers_in_turn({"consent": True, "pain_site": "low_back"})
         .answers_in_turn(no_flags("low_back")).answers_in_turn(sbt([5, 6, 7, 8], "extremely"))
-        .answer("eight", "inform", 8).result(stage="done"),
+        .answer("eight", "answer", 8).result(stage="done"),
         Story("consent declined")
-        .start().answer("no thanks", "deny", False).result(stage="declined")
-        .after_end("hello", "greet"),
+        .start().answer("no thanks", "answer", False).result(stage="declined")
+        .after_end("hello"),
         Story("go back replaces the previous answer")
         .start().answers_in_turn({"consent": True, "pain_site": "low_back", "rf_saddle_numbness": False})
         .interrupt("go back", "go_back", "action_go_back", rf_saddle_numbness=None, requested_slot="rf_saddle_numbness")
@@ -195,19 +205,22 @@ def stories() -> List[Story]:
         .start().answers_in_turn({"consent": True, "pain_site": "low_back"})
         .answers_in_turn(no_flags("low_back")).answers_in_turn({"sbt_1": "agree"})
         .stop().resume().answers_in_turn({"sbt_2": "disagree"}),
+        Story("stop, then a yes resumes at once")
+        .start().answers_in_turn({"consent": True, "pain_site": "neck"})
+        .stop().resume_with_yes().answers_in_turn({"rf_bladder_bowel": False}),
         Story("start over mid-questionnaire")
         .start().answers_in_turn({"consent": True, "pain_site": "neck"})
         .start_over().answers_in_turn({"pain_site": "low_back"}),
         Story("start over after the result")
         .start().answers_in_turn({"consent": True, "pain_site": "low_back"})
         .answers_in_turn(no_flags("low_back")).answers_in_turn(sbt([], "not_at_all"))
-        .answer("0", "inform", 0).result(stage="done")
-        .after_end("hello again", "greet").start_over("start again"),
+        .answer("0", "answer", 0).result(stage="done")
+        .after_end("hello again").start_over("start again"),
         Story("unusable answers are asked again")
         .start().answers_in_turn({"consent": True})
-        .answer("banana", "inform", None).answers_in_turn({"pain_site": "low_back"})
+        .answer("banana", "answer", None).answers_in_turn({"pain_site": "low_back"})
         .answers_in_turn(no_flags("low_back"))
-        .answer("purple", "inform", None).answers_in_turn({"sbt_1": "agree"}),
+        .answer("purple", "answer", None).answers_in_turn({"sbt_1": "agree"}),
     ]
     for flag in BACK_FLAGS + NECK_ONLY_FLAGS:
         site = "low_back" if flag in BACK_FLAGS else "neck"
@@ -245,18 +258,18 @@ def language_stories() -> List[Story]:
     """Per language: the happy path, a red flag, and a language switch mid-questionnaire."""
     result = []
     for language, (greet, yes, no, switch) in SAMPLES.items():
-        happy = Story(f"{language}: happy path").start(greet, "greet").answer(yes, "affirm", True)
+        happy = Story(f"{language}: happy path").start(greet).answer(yes, "answer", True)
         happy.answers_in_turn({"pain_site": "low_back"}, button=True)
         for item_id in no_flags("low_back"):
-            happy.answer(no, "deny", False)
-        happy.answers_in_turn(sbt([1, 5], "moderately"), button=True).answer(None, "inform", 5, button=True)
+            happy.answer(no, "answer", False)
+        happy.answers_in_turn(sbt([1, 5], "moderately"), button=True).answer(None, "answer", 5, button=True)
         result.append(happy.result(stage="done"))
-        flag = Story(f"{language}: red flag").start(greet, "greet").answer(yes, "affirm", True)
-        flag.answers_in_turn({"pain_site": "neck"}, button=True).answer(yes, "affirm", True)
+        flag = Story(f"{language}: red flag").start(greet).answer(yes, "answer", True)
+        flag.answers_in_turn({"pain_site": "neck"}, button=True).answer(yes, "answer", True)
         result.append(flag.result(stage="done"))
-        switched = Story(f"{language}: language switch mid-questionnaire").start(greet, "greet")
-        switched.answer(yes, "affirm", True).answers_in_turn({"pain_site": "low_back"}, button=True)
-        switched.answer(no, "deny", False).switch_language(switch).answer(no, "deny", False)
+        switched = Story(f"{language}: language switch mid-questionnaire").start(greet)
+        switched.answer(yes, "answer", True).answers_in_turn({"pain_site": "low_back"}, button=True)
+        switched.answer(no, "answer", False).switch_language(switch).answer(no, "answer", False)
         result.append(switched)
     return result
 

@@ -9,13 +9,11 @@ from bot.questionnaires.model import Item
 Canonical = Union[bool, int, str]
 
 
-def interpret(
-    item: Item, value: Any, language: str, yes_no_hint: Optional[bool] = None
-) -> Optional[Canonical]:
+def interpret(item: Item, value: Any, language: str) -> Optional[Canonical]:
     """The canonical answer to ``item``, or None when the answer is unusable or unclear.
 
-    ``yes_no_hint`` is what the NLU model understood (True for affirm, False for deny) and is used
-    only when the words themselves give no answer, and only for yes/no style items.
+    Only the words decide, never a statistical guess: a red flag answered "no" by a classifier's
+    hunch would be worse than asking once more.
     """
     if value is None:
         return None
@@ -26,14 +24,11 @@ def interpret(
         assert item.minimum is not None and item.maximum is not None
         return parse_number(text, item.minimum, item.maximum, language)
     if item.kind == "boolean":
-        parsed = parse_yes_no(text, language)
-        return parsed if parsed is not None else yes_no_hint
+        return parse_yes_no(text, language)
     code = parse_choice(text, [o.code for o in item.options], language)
     if code is not None:
         return code
-    yes_no = parse_yes_no(text, language)
-    if yes_no is None:
-        yes_no = yes_no_hint
+    yes_no = parse_yes_no(text, language)  # "yes" agrees, "no" disagrees
     if yes_no is not None:
         matching = [o.code for o in item.options if o.affirms is yes_no]
         if len(matching) == 1:

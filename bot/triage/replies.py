@@ -6,6 +6,7 @@ from functools import lru_cache
 from typing import Any, Dict, List
 
 import yaml
+from babel.numbers import format_decimal
 
 from bot.i18n.catalog import mark, normalise_language, translate
 from bot.paths import DATA_DIR
@@ -22,8 +23,8 @@ RISK_MESSAGES = {
 
 
 def answer_payload(code: str) -> str:
-    """Button payload that bypasses NLU: Rasa parses ``/inform{"code": ...}`` without the model."""
-    return "/inform" + json.dumps({"code": code}, separators=(",", ":"))
+    """Button payload that bypasses NLU: Rasa parses ``/answer{"code": ...}`` without the model."""
+    return "/answer" + json.dumps({"code": code}, separators=(",", ":"))
 
 
 def buttons_for(item: Item, language: str) -> List[Dict[str, str]]:
@@ -35,7 +36,7 @@ def buttons_for(item: Item, language: str) -> List[Dict[str, str]]:
     if item.kind == "integer":
         assert item.minimum is not None and item.maximum is not None
         return [
-            {"title": str(n), "payload": answer_payload(str(n))}
+            {"title": format_decimal(n, locale=language), "payload": answer_payload(str(n))}
             for n in range(item.minimum, item.maximum + 1)
         ]
     return [{"title": translate(language, o.label), "payload": answer_payload(o.code)} for o in item.options]
@@ -50,7 +51,8 @@ def question(item: Item, language: str, with_intro: bool = True) -> List[Message
 
 def hint(item: Item, language: str) -> Message:
     if item.kind == "integer":
-        return {"text": translate(language, "hint.integer", minimum=item.minimum, maximum=item.maximum)}
+        minimum, maximum = (format_decimal(n, locale=language) for n in (item.minimum, item.maximum))
+        return {"text": translate(language, "hint.integer", minimum=minimum, maximum=maximum)}
     if item.kind == "choice":
         labels = ", ".join(translate(language, o.label) for o in item.options)
         return {"text": translate(language, "hint.choice", options=labels)}

@@ -50,14 +50,13 @@ class TriageService:
         value: Any,
         language: str,
         channel: Optional[str] = None,
-        yes_no_hint: Optional[bool] = None,
     ) -> Optional[Canonical]:
         """Interpret and store one answer; None means "ask again" and stores nothing.
 
         Nothing is stored before consent; consent opens the stored triage, and declining erases
         whatever an earlier "yes" had stored.
         """
-        canonical = interpret(item, value, language, yes_no_hint)
+        canonical = interpret(item, value, language)
         if canonical is None:
             return None
         pseudonym = self.pseudonym(sender_id)

@@ -129,6 +129,8 @@ def test_why_go_back_unusable_stop_resume_and_start_over(stack: RunningStack) ->
     assert p.say("stop").texts == [t("stop.paused")]
     assert p.say("hello").texts == [t("resume.offer")]
     assert p.tap(t("resume.button")).texts == [t("rf_bladder_bowel.ask")]
+    assert p.say("stop").texts == [t("stop.paused")]
+    assert p.say("yes").texts == [t("rf_bladder_bowel.ask")]  # a plain yes resumes at once
     assert p.slots()["rf_saddle_numbness"] is False
     assert p.say("start over").texts == [t("start_over.done"), t("pain_site.ask")]
     slots = p.slots()
