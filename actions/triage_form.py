@@ -69,7 +69,7 @@ class ValidateTriageForm(FormValidationAction):
             canonical = service().accept_answer(
                 tracker.sender_id,
                 item,
-                tapped if tapped is not None else value,
+                replies.tapped_value(item, tapped) if tapped is not None else value,
                 language,
                 channel=channel_of(tracker),
             )
@@ -103,7 +103,8 @@ class AskItem(Action):
         with_intro = latest_intent(tracker) == "language" or flow().asked_after(
             requested_before_latest_message(tracker), item.id, answers(tracker)
         )
-        send(dispatcher, replies.question(item, language, with_intro=with_intro))
+        intros = flow().intros(item.id, answers(tracker)) if with_intro else []
+        send(dispatcher, replies.question(item, language, intros))
         return events
 
 

@@ -215,7 +215,7 @@ def stories() -> List[Story]:
         .start().answers_in_turn({"consent": True, "pain_site": "low_back"})
         .answers_in_turn(no_flags("low_back")).answers_in_turn(sbt([], "not_at_all"))
         .answer("0", "answer", 0).result(stage="done")
-        .after_end("hello again").start_over("start again"),
+        .after_end("thank you").start_over("start again"),
         Story("unusable answers are asked again")
         .start().answers_in_turn({"consent": True})
         .answer("banana", "answer", None).answers_in_turn({"pain_site": "low_back"})

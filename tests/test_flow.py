@@ -62,3 +62,24 @@ def test_section_intros_show_only_when_moving_forward() -> None:
     assert flow.asked_after("pain_site", "rf_saddle_numbness", answers)  # next item
     assert not flow.asked_after("rf_saddle_numbness", "rf_saddle_numbness", answers)  # asked again
     assert not flow.asked_after("rf_bladder_bowel", "rf_saddle_numbness", answers)    # went back
+
+
+@pytest.mark.parametrize("language", ["en", "de", "es", "fr", "it", "da", "sv", "nl", "pl", "pt", "hr", "nb"])
+def test_a_tapped_yes_or_no_button_means_yes_or_no_in_every_language(language: str) -> None:
+    """Button codes are not words: "no" is not Polish for no, and Portuguese has neither."""
+    from bot.questionnaires.interpret import interpret
+    from bot.triage.replies import buttons_for, tapped_value
+
+    item = flow.item("rf_trauma")
+    codes = [b["payload"].split('"code":"')[1].rstrip('"}') for b in buttons_for(item, language)]
+    assert [interpret(item, tapped_value(item, code), language) for code in codes] == [True, False]
+
+
+def test_a_section_intro_comes_before_the_first_item_of_the_section_on_each_path() -> None:
+    back = {"consent": True, "pain_site": "low_back"}
+    neck = {"consent": True, "pain_site": "neck"}
+    assert flow.intros("rf_saddle_numbness", back) == ["red_flags.intro"]
+    assert flow.intros("rf_bladder_bowel", back) == []
+    assert flow.intros("rf_bladder_bowel", neck) == ["red_flags.intro"]  # the neck path's first flag
+    assert flow.intros("sbt_1", neck) == ["start_back.intro"]
+    assert flow.intros("consent", {}) == ["welcome.greeting", "welcome.privacy"]

@@ -56,6 +56,15 @@ class TriageFlow:
         index = ids.index(current)
         return self.by_id[ids[index - 1]] if index > 0 else None
 
+    def intros(self, item_id: str, answers: Mapping[str, Any]) -> List[str]:
+        """Lines shown before ``item_id``: its own intro, plus its instrument's intro when it is the
+        first item of that instrument on this patient's path (the neck path skips the first red flag)."""
+        item = self.by_id[item_id]
+        first_of_section = next(
+            (i.id for i in self.required_items(answers) if i.questionnaire == item.questionnaire), None
+        )
+        return [*item.intro, *(item.section_intro if first_of_section == item_id else ())]
+
     def asked_after(self, before: Optional[str], item_id: str, answers: Mapping[str, Any]) -> bool:
         """Whether asking ``item_id`` now moves forward (a fresh start, a resumption, or the next
         item after ``before``), as opposed to asking again or going back. Section intros are

@@ -32,7 +32,9 @@ def _options(raw: Any, option_sets: Dict[str, Any], where: str) -> Tuple[Option,
     return options
 
 
-def _item(raw: Dict[str, Any], questionnaire: str, option_sets: Dict[str, Any]) -> Item:
+def _item(
+    raw: Dict[str, Any], questionnaire: str, option_sets: Dict[str, Any], section_intro: Tuple[str, ...] = ()
+) -> Item:
     where = f"{questionnaire}/{raw.get('id', '?')}"
     for key in ("id", "kind", "text", "why"):
         if key not in raw:
@@ -57,6 +59,7 @@ def _item(raw: Dict[str, Any], questionnaire: str, option_sets: Dict[str, Any]) 
         minimum=raw.get("min"),
         maximum=raw.get("max"),
         intro=tuple(raw.get("intro", ())),
+        section_intro=section_intro,
         sites=tuple(sites) if sites else None,
         loinc=raw.get("loinc"),
         subscale=bool(raw.get("subscale", False)),
@@ -67,7 +70,8 @@ def load_questionnaire(path: Path) -> Questionnaire:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     qid = raw["id"]
     option_sets = raw.get("option_sets", {})
-    items = tuple(_item(i, qid, option_sets) for i in raw["items"])
+    section_intro = tuple(raw.get("intro", ()))
+    items = tuple(_item(i, qid, option_sets, section_intro) for i in raw["items"])
     return Questionnaire(
         id=qid,
         source=raw.get("source", ""),

@@ -31,6 +31,8 @@ class Item:
     minimum: Optional[int] = None
     maximum: Optional[int] = None
     intro: Tuple[str, ...] = ()
+    # The instrument's intro, shown before whichever of its items a patient is asked first.
+    section_intro: Tuple[str, ...] = ()
     sites: Optional[Tuple[str, ...]] = None
     loinc: Optional[str] = None
     subscale: bool = False

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Sequence
 
 import yaml
 from babel.numbers import format_decimal
@@ -27,6 +27,16 @@ def answer_payload(code: str) -> str:
     return "/answer" + json.dumps({"code": code}, separators=(",", ":"))
 
 
+def tapped_value(item: Item, code: str) -> Any:
+    """What a tapped button's code means for ``item`` (the inverse of ``buttons_for``'s payloads).
+
+    Yes/no buttons carry the codes "yes"/"no": they are not words of the conversation's language
+    (Polish "no" means "yeah"; Portuguese has neither), so they never go through word parsing."""
+    if item.kind == "boolean":
+        return {"yes": True, "no": False}.get(code, code)
+    return code
+
+
 def buttons_for(item: Item, language: str) -> List[Dict[str, str]]:
     if item.kind == "boolean":
         return [
@@ -42,9 +52,9 @@ def buttons_for(item: Item, language: str) -> List[Dict[str, str]]:
     return [{"title": translate(language, o.label), "payload": answer_payload(o.code)} for o in item.options]
 
 
-def question(item: Item, language: str, with_intro: bool = True) -> List[Message]:
-    """The item's intro lines (if any) and the question with its buttons."""
-    messages: List[Message] = [{"text": translate(language, m)} for m in item.intro] if with_intro else []
+def question(item: Item, language: str, intros: Sequence[str] = ()) -> List[Message]:
+    """Intro lines (msgids), then the question with its buttons."""
+    messages: List[Message] = [{"text": translate(language, m)} for m in intros]
     messages.append({"text": translate(language, item.text), "buttons": buttons_for(item, language)})
     return messages
 
