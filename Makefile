@@ -24,6 +24,7 @@ install: $(STAMP)
 setup: install
 	$(BIN)/backtalk init-env
 	$(BIN)/backtalk compile-catalogs
+	$(BIN)/backtalk predictor train --synthetic
 
 run: setup
 	$(BIN)/backtalk run

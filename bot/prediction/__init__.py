@@ -1,0 +1,7 @@
+"""Individual outcome predictions after triage: pain, function and work at 6 weeks, 3 and 6 months.
+
+One job per module: ``schema`` (the cohort CSV), ``cohort`` (the synthetic generator), ``features``
+(answers to model inputs), ``estimator`` (XGBoost estimators), ``metrics``, ``train`` (training,
+model card, save/load), ``predict`` (one patient, with validation), ``graph`` (PNG and text
+alternative) and ``forecast`` (what the conversation calls). See docs/prediction.md.
+"""
