@@ -35,6 +35,75 @@ def compile_catalogs() -> int:
     return len(languages)
 
 
+def _add_predictor_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    from bot.prediction.train import DEFAULT_ROWS, DEFAULT_SEED
+
+    predictor_parser = commands.add_parser("predictor", help="outcome prediction models (docs/prediction.md)")
+    actions = predictor_parser.add_subparsers(dest="action", required=True)
+    train = actions.add_parser("train", help="train a model and write it with its model card")
+    source = train.add_mutually_exclusive_group(required=True)
+    source.add_argument("--synthetic", action="store_true", help="train the default model on a synthetic cohort")
+    source.add_argument("--cohort", type=Path, metavar="FILE.csv", help="train on a cohort file in the documented schema")
+    train.add_argument("--rows", type=int, default=None, help=f"synthetic patients (default {DEFAULT_ROWS})")
+    train.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    train.add_argument("--out", type=Path, default=None,
+                       help="model directory (default models/prediction/synthetic or models/prediction/cohort)")
+    train.add_argument("--force", action="store_true", help="retrain the synthetic model even if it is up to date")
+    generate = actions.add_parser("generate", help="write a synthetic cohort as CSV")
+    generate.add_argument("--rows", type=int, required=True)
+    generate.add_argument("--out", type=Path, required=True)
+    generate.add_argument("--seed", type=int, default=DEFAULT_SEED)
+
+
+def predictor(args: argparse.Namespace) -> int:
+    """`backtalk predictor ...`: needs no secrets or database, so set-up can run it first."""
+    from bot.prediction.cohort import generate
+    from bot.prediction.estimator import TrainingDataError
+    from bot.prediction.schema import CohortError, write_cohort_csv
+    from bot.prediction.train import (
+        COHORT_MODEL_DIR,
+        DEFAULT_ROWS,
+        SYNTHETIC_MODEL_DIR,
+        metrics_table,
+        synthetic_model_is_current,
+        train_from_csv,
+        train_synthetic,
+    )
+
+    if args.action == "generate":
+        if args.rows < 1:
+            print("--rows must be at least 1", file=sys.stderr)
+            return 2
+        write_cohort_csv(generate(args.rows, args.seed), args.out)
+        print(f"wrote {args.rows} synthetic patients to {args.out}")
+        return 0
+    if args.cohort is not None and args.rows is not None:
+        print("--rows applies to --synthetic only", file=sys.stderr)
+        return 2
+    try:
+        if args.synthetic:
+            rows = args.rows or DEFAULT_ROWS
+            out = args.out or SYNTHETIC_MODEL_DIR
+            if not args.force and synthetic_model_is_current(out, rows, args.seed):
+                print(f"{out} is up to date (synthetic, {rows} rows, seed {args.seed})")
+                return 0
+            model = train_synthetic(rows, args.seed)
+        else:
+            out = args.out or COHORT_MODEL_DIR
+            model = train_from_csv(args.cohort, args.seed)
+    except (CohortError, TrainingDataError) as error:
+        print(error, file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"cannot read the cohort: {error}", file=sys.stderr)
+        return 2
+    model.save(out)
+    print(model.card["data"]["statement"])
+    print(metrics_table(model.card["metrics"]))
+    print(f"model and model card written to {out}")
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="backtalk", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -46,6 +115,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     endpoints.add_argument("--out", type=Path, default=None)
     commands.add_parser("run", help="train if needed and run Rasa, the action server and bot.web")
     commands.add_parser("web", help="run bot.web only")
+    commands.add_parser("telegram", help="run the Telegram channel only (needs TELEGRAM_BOT_TOKEN)")
+    _add_predictor_commands(commands)
     args = parser.parse_args(argv)
 
     if args.command == "init-env":
@@ -55,6 +126,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "compile-catalogs":
         print(f"compiled {compile_catalogs()} catalog(s)")
         return 0
+    if args.command == "predictor":
+        return predictor(args)
     config = settings()
     if args.command == "db":
         from bot.store.migrate import upgrade
@@ -71,6 +144,10 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         web_main()
         return 0
+    if args.command == "telegram":
+        from bot.telegram.app import main as telegram_main
+
+        return telegram_main()
     if args.command == "run":
         from bot import stack
         from bot.rasa_endpoints import write_endpoints

@@ -12,7 +12,7 @@ from typing import Dict, Optional
 
 from bot.paths import PROJECT_ROOT
 
-SECRET_NAMES = ("RASA_AUTH_TOKEN", "ACTION_SERVER_TOKEN", "BACKTALK_PSEUDONYM_KEY")
+SECRET_NAMES = ("RASA_AUTH_TOKEN", "ACTION_SERVER_TOKEN", "BACKTALK_PSEUDONYM_KEY", "BACKTALK_ENCRYPTION_KEY")
 
 
 class ConfigError(RuntimeError):
@@ -49,6 +49,8 @@ class Settings:
     action_server_url: str
     action_server_token: str
     pseudonym_key: bytes
+    # encrypts what must be reversible (the Telegram chat id, to send follow-ups); see bot/telegram/chats.py
+    encryption_key: bytes
 
     @property
     def production(self) -> bool:
@@ -80,4 +82,5 @@ def settings() -> Settings:
         ),
         action_server_token=env["ACTION_SERVER_TOKEN"],
         pseudonym_key=env["BACKTALK_PSEUDONYM_KEY"].encode("utf-8"),
+        encryption_key=env["BACKTALK_ENCRYPTION_KEY"].encode("utf-8"),
     )

@@ -60,6 +60,8 @@ def services(config: Settings, endpoints: Path) -> List[Service]:
         ),
         Service("web", [sys.executable, "-m", "bot.web"], ready_url=f"http://127.0.0.1:{web_port}/healthz"),
     ]
+    if env.get("TELEGRAM_BOT_TOKEN"):
+        result.append(Service("telegram", [sys.executable, "-m", "bot.telegram"]))
     return result
 
 

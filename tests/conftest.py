@@ -28,6 +28,7 @@ def make_settings(database_url: str, data_dir: Path) -> Settings:
         action_server_url="http://127.0.0.1:1/webhook",
         action_server_token="test-action-token",
         pseudonym_key=b"test-pseudonym-key",
+        encryption_key=b"test-encryption-key",
     )
 
 

@@ -1,4 +1,6 @@
-"""Tables for triage sessions and answers. No column holds a name, a contact or a raw channel id."""
+"""Tables for triage sessions and answers, and the Telegram chat mapping. No column holds a name, a contact
+or a raw channel id: conversations are keyed by pseudonym, and the one id that must be reversible (a
+Telegram chat id, to send follow-ups) is stored encrypted."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -11,6 +13,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import declarative_base, relationship
@@ -75,3 +78,17 @@ class Answer(Base):
     answered_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
 
     session = relationship("TriageSession", back_populates="answers")
+
+
+class TelegramChat(Base):
+    """How to reach a pseudonymous Telegram conversation again: its chat id, encrypted (Fernet, key
+    from BACKTALK_ENCRYPTION_KEY; see bot/telegram/chats.py). Deleted by /forget."""
+
+    __tablename__ = "telegram_chats"
+
+    pseudonym = Column(String(64), primary_key=True)
+    chat_id_encrypted = Column(Text, nullable=False)
+    clinic_code = Column(String(64), nullable=True)  # from a deep link t.me/<bot>?start=<clinic code>
+    language_code = Column(String(16), nullable=True)  # Telegram's hint, or the language chosen by button
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)

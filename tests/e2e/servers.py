@@ -73,6 +73,7 @@ class RunningStack:
             "RASA_AUTH_TOKEN": self.config.rasa_auth_token,
             "ACTION_SERVER_TOKEN": self.config.action_server_token,
             "BACKTALK_PSEUDONYM_KEY": self.config.pseudonym_key.decode(),
+            "BACKTALK_ENCRYPTION_KEY": self.config.encryption_key.decode(),
             "ACTION_PORT": str(self.action_port),
             "RASA_URL": self.rasa_url,
             "WEB_PORT": str(self.web_port),

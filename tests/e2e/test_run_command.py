@@ -37,6 +37,7 @@ def test_run_starts_the_stack_and_ctrl_c_leaves_no_process(model: Path, tmp_path
         **os.environ, **{k: str(v) for k, v in ports.items()},
         "BACKTALK_DATA_DIR": str(data_dir), "RASA_TELEMETRY_ENABLED": "false",
         "RASA_AUTH_TOKEN": "t1", "ACTION_SERVER_TOKEN": "t2", "BACKTALK_PSEUDONYM_KEY": "t3",
+        "BACKTALK_ENCRYPTION_KEY": "t4", "TELEGRAM_BOT_TOKEN": "",  # empty: no Telegram channel, even if .env has one
         "DATABASE_URL": f"sqlite:///{data_dir / 'backtalk.db'}",
     }
     env.pop("REDIS_URL", None)

@@ -1,0 +1,99 @@
+"""Talking to Rasa over HTTP only (DESIGN.md §3): the REST channel for messages, the token-protected
+HTTP API to read which language a conversation settled on."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Dict, List, Optional
+from urllib.parse import quote
+
+import aiohttp
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_TIMEOUT = aiohttp.ClientTimeout(total=60)
+TRACKER_TIMEOUT = aiohttp.ClientTimeout(total=5)
+# Statuses that mean "not ready / not reached", so the message was not processed and can be resent.
+RETRY_STATUSES = {502, 503, 504}
+ATTEMPTS = 4
+FIRST_DELAY = 0.5
+
+
+class RasaUnavailable(RuntimeError):
+    """Rasa could not be reached or answered with an error."""
+
+
+class RasaClient:
+    def __init__(
+        self,
+        base_url: str,
+        auth_token: Optional[str] = None,
+        attempts: int = ATTEMPTS,
+        first_delay: float = FIRST_DELAY,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.auth_token = auth_token
+        self.attempts = attempts
+        self.first_delay = first_delay
+        self._session: Optional[aiohttp.ClientSession] = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(self, sender: str, message: str, language: Optional[str], channel: str = "telegram") -> List[Dict[str, Any]]:
+        """Rasa's replies to ``message`` from ``sender`` (a pseudonym).
+
+        Retried only when the message surely did not reach Rasa (connection refused, 502/503/504):
+        resending after a timeout could answer the same question twice."""
+        metadata: Dict[str, Any] = {"channel": channel}
+        if language:
+            metadata["language"] = language
+        payload = {"sender": sender, "message": message, "metadata": metadata}
+        delay = self.first_delay
+        for attempt in range(1, self.attempts + 1):
+            try:
+                async with self.session.post(
+                    f"{self.base_url}/webhooks/rest/webhook", json=payload, timeout=MESSAGE_TIMEOUT
+                ) as response:
+                    if response.status == 200:
+                        replies = await response.json(content_type=None)
+                        if not isinstance(replies, list):
+                            raise RasaUnavailable(f"unexpected reply {type(replies).__name__}")
+                        return [r for r in replies if isinstance(r, dict)]
+                    if response.status not in RETRY_STATUSES or attempt == self.attempts:
+                        raise RasaUnavailable(f"Rasa answered {response.status}")
+                    reason = f"status {response.status}"
+            except aiohttp.ClientConnectorError as error:
+                if attempt == self.attempts:
+                    raise RasaUnavailable(f"Rasa unreachable: {error}") from error
+                reason = "connection refused"
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+                raise RasaUnavailable(f"Rasa failed: {error!r}") from error
+            logger.warning("Rasa: %s, retrying in %.1f s (attempt %d/%d)", reason, delay, attempt, self.attempts)
+            await asyncio.sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable")
+
+    async def slot(self, sender: str, name: str) -> Any:
+        """A slot of the conversation (None when Rasa can't tell): the tracker without its events."""
+        if not self.auth_token:
+            return None
+        url = f"{self.base_url}/conversations/{quote(sender, safe='')}/tracker"
+        try:
+            async with self.session.get(
+                url, params={"token": self.auth_token, "include_events": "NONE"}, timeout=TRACKER_TIMEOUT
+            ) as response:
+                if response.status != 200:
+                    return None
+                body = await response.json(content_type=None)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+            return None
+        return ((body or {}).get("slots") or {}).get(name)
