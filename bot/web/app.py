@@ -1,29 +1,110 @@
-"""The web application: /chat (patient page) and /api/chat, which forwards to Rasa's REST channel.
+"""The web application: /widget.js (the embeddable chat widget), /chat (a demo page embedding it),
+/api/chat, which forwards to Rasa's REST channel, and /api/widget-strings/{lang}.
 
 The browser's conversation id is pseudonymised here, before it reaches Rasa or any database.
+Requests are checked at the door: size (413), JSON (400), the page's origin (403; WIDGET_ALLOWED_ORIGINS
+lists the pages on other origins allowed to embed the widget) and a per-conversation rate limit (429).
+Replies are JSON with known fields only; the widget renders them as text, never as HTML.
 """
 from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Dict, FrozenSet, Optional
+from urllib.parse import quote
 
 import aiohttp
 from aiohttp import web
 
 from bot.config import Settings, settings as load_settings
+from bot.i18n.catalog import supported_language
+from bot.i18n.languages import named_language
 from bot.privacy.pseudonym import pseudonymise
 from bot.web.chat_api import BadRequest, clean_reply, parse_chat_request
+from bot.web.limits import RateLimit, RateLimiter, retry_after_header
+from bot.web.widget import cors_headers, origin_allowed, parse_allowed_origins, valid_language_tag, widget_script, widget_strings
 
 logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 RASA_TIMEOUT = aiohttp.ClientTimeout(total=60)
+RASA_TRACKER_TIMEOUT = aiohttp.ClientTimeout(total=10)
 CONFIG_KEY = web.AppKey("config", Settings)
 HTTP_KEY = web.AppKey("http", aiohttp.ClientSession)
+LIMITER_KEY = web.AppKey("limiter", RateLimiter)
+SCRIPT_KEY = web.AppKey("widget_script", bytes)
+
+# The demo page loads only widget.js from this server; the widget styles its shadow root inline.
+CHAT_PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'; form-action 'self'"
+)
+
+
+@dataclass(frozen=True)
+class WebOptions:
+    """bot.web's own settings, from the environment (see README, "Web widget")."""
+
+    allowed_origins: FrozenSet[str] = frozenset()
+    rate_limit: RateLimit = RateLimit()
+
+    @classmethod
+    def from_env(cls) -> "WebOptions":
+        return cls(parse_allowed_origins(os.environ.get("WIDGET_ALLOWED_ORIGINS")), RateLimit.from_env())
+
+
+OPTIONS_KEY = web.AppKey("web_options", WebOptions)
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
 
 
 async def chat_page(_request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC_DIR / "chat.html")
+    return web.FileResponse(STATIC_DIR / "chat.html", headers={"Content-Security-Policy": CHAT_PAGE_CSP})
+
+
+async def widget_js(request: web.Request) -> web.Response:
+    return web.Response(
+        body=request.app[SCRIPT_KEY],
+        content_type="text/javascript",
+        charset="utf-8",
+        headers={"Cache-Control": "public, max-age=300", "Cross-Origin-Resource-Policy": "cross-origin"},
+    )
+
+
+def _cors(request: web.Request) -> Dict[str, str]:
+    return dict(cors_headers(request.headers.get("Origin"), request.app[OPTIONS_KEY].allowed_origins, request.host))
+
+
+def _origin_refused(request: web.Request) -> Optional[web.Response]:
+    if origin_allowed(request.headers.get("Origin"), request.host, request.app[OPTIONS_KEY].allowed_origins):
+        return None
+    return _error(403, "this page's origin may not use the chat; see WIDGET_ALLOWED_ORIGINS", {"Vary": "Origin"})
+
+
+async def preflight(request: web.Request) -> web.Response:
+    refused = _origin_refused(request)  # (a Response is a mapping: test it against None, not for truth)
+    return refused if refused is not None else web.Response(status=204, headers=_cors(request))
+
+
+async def widget_strings_api(request: web.Request) -> web.Response:
+    refused = _origin_refused(request)
+    if refused is not None:
+        return refused
+    tag = request.match_info["lang"]
+    if not valid_language_tag(tag):
+        return _error(400, "lang must be a language tag such as 'en' or 'de-CH'", _cors(request))
+    language, strings = widget_strings(tag)
+    return web.json_response(
+        {"language": language, "strings": strings},
+        headers={**_cors(request), "Cache-Control": "public, max-age=300", "Content-Language": language},
+    )
 
 
 async def to_chat(_request: web.Request) -> web.Response:
@@ -34,27 +115,36 @@ async def health(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def _error(status: int, reason: str) -> web.Response:
-    return web.json_response({"error": reason}, status=status)
+def _error(status: int, reason: str, headers: Optional[Dict[str, str]] = None) -> web.Response:
+    return web.json_response({"error": reason}, status=status, headers=headers)
 
 
 async def chat_api(request: web.Request) -> web.Response:
+    refused = _origin_refused(request)
+    if refused is not None:
+        return refused
+    cors = _cors(request)
     try:
         body = await request.json()
     except web.HTTPRequestEntityTooLarge:
-        return _error(413, "request body too large")
+        return _error(413, "request body too large", cors)
     except ValueError:
-        return _error(400, "the body is not valid JSON")
+        return _error(400, "the body is not valid JSON", cors)
     try:
         chat = parse_chat_request(body)
     except BadRequest as bad:
-        return _error(bad.status, bad.reason)
+        return _error(bad.status, bad.reason, cors)
+    wait = request.app[LIMITER_KEY].take(chat.conversation_id)
+    if wait is not None:
+        return _error(429, "too many messages in this conversation, please wait a moment",
+                      {**cors, "Retry-After": retry_after_header(wait)})
     config = request.app[CONFIG_KEY]
     metadata = {"channel": "web"}
     if chat.language:
         metadata["language"] = chat.language
+    sender = pseudonymise(f"web:{chat.conversation_id}", config.pseudonym_key)
     payload = {
-        "sender": pseudonymise(f"web:{chat.conversation_id}", config.pseudonym_key),
+        "sender": sender,
         "message": chat.message,
         "metadata": metadata,
     }
@@ -64,12 +154,42 @@ async def chat_api(request: web.Request) -> web.Response:
         ) as response:
             if response.status != 200:
                 logger.error("Rasa answered %s", response.status)
-                return _error(502, "the assistant is not available, please try again shortly")
+                return _error(502, "the assistant is not available, please try again shortly", cors)
             messages = await response.json()
     except (aiohttp.ClientError, TimeoutError) as error:
         logger.error("Rasa unreachable: %s", error)
-        return _error(503, "the assistant is starting or unavailable, please try again shortly")
-    return web.json_response({"messages": clean_reply(messages)})
+        return _error(503, "the assistant is starting or unavailable, please try again shortly", cors)
+    reply: Dict[str, Any] = {"messages": clean_reply(messages)}
+    if _may_choose_language(chat.message):
+        language = await _conversation_language(request, sender)
+        if language:
+            reply["language"] = language
+    return web.json_response(reply, headers=cors)
+
+
+def _may_choose_language(message: str) -> bool:
+    """Whether the message may have changed the conversation's language (a language button,
+    "/language", "auf Deutsch bitte"): then the widget is told, so its own labels can follow."""
+    return message.startswith("/language") or named_language(message) is not None
+
+
+async def _conversation_language(request: web.Request, sender: str) -> Optional[str]:
+    """The conversation's `language` slot, read from Rasa's HTTP API (slots only, no events)."""
+    config = request.app[CONFIG_KEY]
+    url = f"{config.rasa_url}/conversations/{quote(sender, safe='')}/tracker"
+    try:
+        async with request.app[HTTP_KEY].get(
+            url, params={"include_events": "NONE", "token": config.rasa_auth_token}, timeout=RASA_TRACKER_TIMEOUT
+        ) as response:
+            if response.status != 200:
+                logger.warning("Rasa answered %s for a tracker", response.status)
+                return None
+            tracker = await response.json()
+    except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+        logger.warning("could not read the conversation's language: %s", error)
+        return None
+    slots = tracker.get("slots") if isinstance(tracker, dict) else None
+    return supported_language(slots.get("language")) if isinstance(slots, dict) else None
 
 
 async def _http_session(app: web.Application):  # type: ignore[no-untyped-def]
@@ -78,15 +198,22 @@ async def _http_session(app: web.Application):  # type: ignore[no-untyped-def]
     await app[HTTP_KEY].close()
 
 
-def create_app(config: Settings | None = None) -> web.Application:
+def create_app(config: Settings | None = None, options: WebOptions | None = None) -> web.Application:
     # 64 kB is far above any chat message; aiohttp answers 413 beyond it.
-    app = web.Application(client_max_size=64 * 1024)
-    app[CONFIG_KEY] = config or load_settings()
+    app = web.Application(client_max_size=64 * 1024, middlewares=[security_headers])
+    app[CONFIG_KEY] = config or load_settings()  # reads .env first, so WebOptions sees it too
+    app[OPTIONS_KEY] = options or WebOptions.from_env()
+    app[LIMITER_KEY] = RateLimiter(app[OPTIONS_KEY].rate_limit)
+    app[SCRIPT_KEY] = widget_script()
     app.cleanup_ctx.append(_http_session)
     app.router.add_get("/", to_chat)
     app.router.add_get("/chat", chat_page)
+    app.router.add_get("/widget.js", widget_js)
     app.router.add_get("/healthz", health)
     app.router.add_post("/api/chat", chat_api)
+    app.router.add_options("/api/chat", preflight)
+    app.router.add_get("/api/widget-strings/{lang}", widget_strings_api)
+    app.router.add_options("/api/widget-strings/{lang}", preflight)
     return app
 
 

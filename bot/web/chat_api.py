@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
+from urllib.parse import urlsplit
 
 MAX_MESSAGE_CHARS = 2000
 CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -42,8 +43,22 @@ def parse_chat_request(body: Any) -> ChatRequest:
     return ChatRequest(conversation_id, message.strip(), language)
 
 
+def safe_url(value: Any) -> Optional[str]:
+    """An http(s) URL or a path on this server; anything else (javascript:, data:, ...) is dropped."""
+    if not isinstance(value, str) or not value or len(value) > 2048 or any(c in value for c in "\x00\r\n\t <>\"'`\\"):
+        return None
+    if value.startswith("/") and not value.startswith("//"):
+        return value
+    parts = urlsplit(value)
+    return value if parts.scheme in ("http", "https") and parts.netloc else None
+
+
 def clean_reply(messages: Any) -> List[Dict[str, Any]]:
-    """Keep only the fields the page renders, as plain strings (the page never renders HTML)."""
+    """Keep only the fields the page renders, as plain strings (the page never renders HTML).
+
+    Rasa's REST channel sends an utterance with text and an image as two messages (text first); they
+    are joined again here so the widget can use the text as the image's alternative text.
+    """
     cleaned: List[Dict[str, Any]] = []
     for message in messages if isinstance(messages, list) else []:
         if not isinstance(message, dict):
@@ -58,10 +73,20 @@ def clean_reply(messages: Any) -> List[Dict[str, Any]]:
         ]
         if buttons:
             item["buttons"] = buttons
-        if isinstance(message.get("image"), str):
-            item["image"] = message["image"]
-        if isinstance(message.get("custom"), dict):
-            item["custom"] = message["custom"]
-        if item:
-            cleaned.append(item)
+        image = safe_url(message.get("image"))
+        if image:
+            item["image"] = image
+        custom = message.get("custom")
+        if isinstance(custom, dict) and safe_url(custom.get("document")):
+            document = {"document": safe_url(custom["document"])}
+            if isinstance(custom.get("title"), str) and custom["title"].strip():
+                document["title"] = custom["title"].strip()[:200]
+            item["custom"] = document
+        if not item:
+            continue
+        previous = cleaned[-1] if cleaned else None
+        if set(item) == {"image"} and previous and "text" in previous and not ({"image", "custom"} & set(previous)):
+            previous["image"] = item["image"]
+            continue
+        cleaned.append(item)
     return cleaned
