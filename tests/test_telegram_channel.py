@@ -313,7 +313,10 @@ def test_a_slow_chat_does_not_hold_up_another(harness: TelegramHarness, rasa: St
         for update in (fake.text_update(slow, "slow question"), fake.text_update(slow, "after the slow one"),
                        fake.text_update(fast, "quick")):
             await fake.put_update(update)
-        await fake.wait_for(lambda: [c.params["text"] for c in fake.sent(fast)] == ["echo quick"], 30)
+        # The fast chat is answered while the slow chat's first message is held inside Rasa
+        # (both handlers run concurrently, so wait for both facts rather than assume an order).
+        await fake.wait_for(lambda: [c.params["text"] for c in fake.sent(fast)] == ["echo quick"]
+                            and rasa.messages_from(pseudonym_of(harness, slow)) == ["slow question"], 30)
         assert fake.sent(slow) == []  # still waiting for Rasa, and its next message waits behind it
         assert rasa.messages_from(pseudonym_of(harness, slow)) == ["slow question"]
         gate.set()
