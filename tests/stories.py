@@ -126,15 +126,15 @@ class Story:
         self._slots(stage="paused")
         self._user(None, "resume")
         self._action("action_resume")
-        self._slots(stage="new")
-        self._action("triage_form")
-        self.lines.append("  - active_loop: triage_form")
-        self._request_next()
-        return self
+        return self._back_into_the_form()
 
     def resume_with_yes(self, text: str = "yes") -> "Story":
         self._user(text, "answer")
         self._action("action_resume_or_offer")
+        return self._back_into_the_form()
+
+    def _back_into_the_form(self) -> "Story":
+        """After resuming or starting over: stage new, the form active, the first open item asked."""
         self._slots(stage="new")
         self._action("triage_form")
         self.lines.append("  - active_loop: triage_form")
@@ -145,13 +145,8 @@ class Story:
         self._user(text, "start_over")
         self._action("action_start_over")
         self.lines.append("  - active_loop: null")
-        keep = {k: v for k, v in self.answers.items() if k == "consent" and v is True}
-        self.answers = keep
-        self._slots(stage="new")
-        self._action("triage_form")
-        self.lines.append("  - active_loop: triage_form")
-        self._request_next()
-        return self
+        self.answers = {k: v for k, v in self.answers.items() if k == "consent" and v is True}
+        return self._back_into_the_form()
 
     def after_end(self, text: str) -> "Story":
         self._user(text, "answer")
