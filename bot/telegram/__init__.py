@@ -3,7 +3,6 @@
 | module | job |
 |---|---|
 | `config`      | TELEGRAM_* settings; long polling or webhook |
-| `rasa_client` | POST to Rasa's REST webhook (and read the conversation's language) |
 | `render`      | Rasa replies -> Telegram messages (inline keyboards, photos, documents, text split <= 4096) |
 | `outbox`      | sends them, with retries, and removes keyboards that are no longer current |
 | `retry`       | RetryAfter / network-error retries with backoff |
@@ -13,4 +12,6 @@
 | `channel`     | the handlers: commands, typed text, taps |
 | `app`         | the Application; `backtalk telegram` / `python -m bot.telegram` |
 | `webhook`     | webhook mode (aiohttp), checks Telegram's secret token |
+
+Rasa is reached through `bot.rasa_client`, shared with bot.web.
 """

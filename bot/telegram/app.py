@@ -17,7 +17,7 @@ from bot.config import ConfigError, Settings, settings as load_settings
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.chats import ChatDirectory
 from bot.telegram.config import TelegramSettings, telegram_settings
-from bot.telegram.rasa_client import RasaClient
+from bot.rasa_client import RasaClient
 
 logger = logging.getLogger(__name__)
 

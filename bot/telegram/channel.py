@@ -34,7 +34,7 @@ from bot.telegram.chats import ChatDirectory, valid_clinic_code
 from bot.telegram.forget import erase_chat
 from bot.telegram.locks import ChatLocks
 from bot.telegram.outbox import Outbox
-from bot.telegram.rasa_client import RasaClient, RasaUnavailable
+from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.telegram.render import TextOut, buttons_in, render
 from bot.telegram.retry import with_retries
 

@@ -13,25 +13,22 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, FrozenSet, Optional
-from urllib.parse import quote
 
-import aiohttp
 from aiohttp import web
 
 from bot.config import Settings, settings as load_settings
 from bot.i18n.catalog import supported_language
 from bot.i18n.languages import named_language
 from bot.privacy.pseudonym import pseudonymise
+from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.web.chat_api import BadRequest, clean_reply, parse_chat_request
 from bot.web.limits import RateLimit, RateLimiter, retry_after_header
 from bot.web.widget import cors_headers, origin_allowed, parse_allowed_origins, valid_language_tag, widget_script, widget_strings
 
 logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-RASA_TIMEOUT = aiohttp.ClientTimeout(total=60)
-RASA_TRACKER_TIMEOUT = aiohttp.ClientTimeout(total=10)
 CONFIG_KEY = web.AppKey("config", Settings)
-HTTP_KEY = web.AppKey("http", aiohttp.ClientSession)
+RASA_KEY = web.AppKey("rasa", RasaClient)
 LIMITER_KEY = web.AppKey("limiter", RateLimiter)
 SCRIPT_KEY = web.AppKey("widget_script", bytes)
 
@@ -138,30 +135,18 @@ async def chat_api(request: web.Request) -> web.Response:
     if wait is not None:
         return _error(429, "too many messages in this conversation, please wait a moment",
                       {**cors, "Retry-After": retry_after_header(wait)})
-    config = request.app[CONFIG_KEY]
-    metadata = {"channel": "web"}
-    if chat.language:
-        metadata["language"] = chat.language
-    sender = pseudonymise(f"web:{chat.conversation_id}", config.pseudonym_key)
-    payload = {
-        "sender": sender,
-        "message": chat.message,
-        "metadata": metadata,
-    }
+    sender = pseudonymise(f"web:{chat.conversation_id}", request.app[CONFIG_KEY].pseudonym_key)
+    rasa = request.app[RASA_KEY]
     try:
-        async with request.app[HTTP_KEY].post(
-            f"{config.rasa_url}/webhooks/rest/webhook", json=payload, timeout=RASA_TIMEOUT
-        ) as response:
-            if response.status != 200:
-                logger.error("Rasa answered %s", response.status)
-                return _error(502, "the assistant is not available, please try again shortly", cors)
-            messages = await response.json()
-    except (aiohttp.ClientError, TimeoutError) as error:
-        logger.error("Rasa unreachable: %s", error)
+        messages = await rasa.send(sender, chat.message, chat.language, channel="web")
+    except RasaUnavailable as error:
+        logger.error("%s", error)
+        if error.status is not None:  # Rasa answered, but with an error
+            return _error(502, "the assistant is not available, please try again shortly", cors)
         return _error(503, "the assistant is starting or unavailable, please try again shortly", cors)
     reply: Dict[str, Any] = {"messages": clean_reply(messages)}
     if _may_choose_language(chat.message):
-        language = await _conversation_language(request, sender)
+        language = supported_language(await rasa.slot(sender, "language"))
         if language:
             reply["language"] = language
     return web.json_response(reply, headers=cors)
@@ -173,29 +158,11 @@ def _may_choose_language(message: str) -> bool:
     return message.startswith("/language") or named_language(message) is not None
 
 
-async def _conversation_language(request: web.Request, sender: str) -> Optional[str]:
-    """The conversation's `language` slot, read from Rasa's HTTP API (slots only, no events)."""
-    config = request.app[CONFIG_KEY]
-    url = f"{config.rasa_url}/conversations/{quote(sender, safe='')}/tracker"
-    try:
-        async with request.app[HTTP_KEY].get(
-            url, params={"include_events": "NONE", "token": config.rasa_auth_token}, timeout=RASA_TRACKER_TIMEOUT
-        ) as response:
-            if response.status != 200:
-                logger.warning("Rasa answered %s for a tracker", response.status)
-                return None
-            tracker = await response.json()
-    except (aiohttp.ClientError, TimeoutError, ValueError) as error:
-        logger.warning("could not read the conversation's language: %s", error)
-        return None
-    slots = tracker.get("slots") if isinstance(tracker, dict) else None
-    return supported_language(slots.get("language")) if isinstance(slots, dict) else None
-
-
-async def _http_session(app: web.Application):  # type: ignore[no-untyped-def]
-    app[HTTP_KEY] = aiohttp.ClientSession()
+async def _rasa_client(app: web.Application):  # type: ignore[no-untyped-def]
+    # One attempt: the browser retries, and a 502/503 tells the patient at once.
+    app[RASA_KEY] = RasaClient(app[CONFIG_KEY].rasa_url, app[CONFIG_KEY].rasa_auth_token, attempts=1)
     yield
-    await app[HTTP_KEY].close()
+    await app[RASA_KEY].close()
 
 
 def create_app(config: Settings | None = None, options: WebOptions | None = None) -> web.Application:
@@ -205,7 +172,7 @@ def create_app(config: Settings | None = None, options: WebOptions | None = None
     app[OPTIONS_KEY] = options or WebOptions.from_env()
     app[LIMITER_KEY] = RateLimiter(app[OPTIONS_KEY].rate_limit)
     app[SCRIPT_KEY] = widget_script()
-    app.cleanup_ctx.append(_http_session)
+    app.cleanup_ctx.append(_rasa_client)
     app.router.add_get("/", to_chat)
     app.router.add_get("/chat", chat_page)
     app.router.add_get("/widget.js", widget_js)

@@ -1,5 +1,5 @@
-"""Talking to Rasa over HTTP only (DESIGN.md §3): the REST channel for messages, the token-protected
-HTTP API to read which language a conversation settled on."""
+"""Talking to Rasa over HTTP only (DESIGN.md §3), for every channel (bot.web, bot.telegram): the REST
+channel for messages, the token-protected HTTP API to read a conversation's slots."""
 from __future__ import annotations
 
 import asyncio
@@ -20,7 +20,11 @@ FIRST_DELAY = 0.5
 
 
 class RasaUnavailable(RuntimeError):
-    """Rasa could not be reached or answered with an error."""
+    """Rasa could not be reached (``status`` None) or answered with an error status."""
+
+    def __init__(self, message: str, status: Optional[int] = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class RasaClient:
@@ -66,10 +70,10 @@ class RasaClient:
                     if response.status == 200:
                         replies = await response.json(content_type=None)
                         if not isinstance(replies, list):
-                            raise RasaUnavailable(f"unexpected reply {type(replies).__name__}")
+                            raise RasaUnavailable(f"unexpected reply {type(replies).__name__}", response.status)
                         return [r for r in replies if isinstance(r, dict)]
                     if response.status not in RETRY_STATUSES or attempt == self.attempts:
-                        raise RasaUnavailable(f"Rasa answered {response.status}")
+                        raise RasaUnavailable(f"Rasa answered {response.status}", response.status)
                     reason = f"status {response.status}"
             except aiohttp.ClientConnectorError as error:
                 if attempt == self.attempts:
