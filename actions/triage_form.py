@@ -100,10 +100,11 @@ class AskItem(Action):
             send_language_picker(dispatcher)
             return []
         # Intros belong to moving forward, or to the first question in a newly chosen language.
+        so_far = answers(tracker)
         with_intro = latest_intent(tracker) == "language" or flow().asked_after(
-            requested_before_latest_message(tracker), item.id, answers(tracker)
+            requested_before_latest_message(tracker), item.id, so_far
         )
-        intros = flow().intros(item.id, answers(tracker)) if with_intro else []
+        intros = flow().intros(item.id, so_far) if with_intro else []
         send(dispatcher, replies.question(item, language, intros))
         return events
 
