@@ -80,7 +80,10 @@ class ValidateTriageForm(FormValidationAction):
         if canonical is None:
             send(dispatcher, [replies.hint(item, language)])
             return {item.id: None, "language": language}
-        return {item.id: canonical, "language": language}
+        # Items that follow from this answer (STarT MSK's duration item) are set with it.
+        derived = {d: v for d, v in flow().derived_values({item.id: canonical, "pain_site": tracker.get_slot("pain_site")}).items()
+                   if flow().item(d).derived_from == item.id}
+        return {item.id: canonical, **derived, "language": language}
 
 
 class AskItem(Action):

@@ -167,21 +167,61 @@ def sbt(agree: List[int], bother: str) -> Dict[str, str]:
     return values
 
 
+def msk(pain: int, yes: List[int], impact: str) -> Dict[str, Any]:
+    """STarT MSK-style answers; msk_3 follows from the episode duration and is never asked."""
+    values: Dict[str, Any] = {"msk_1": pain}
+    values.update({f"msk_{n}": n in yes for n in (2, 4, 5, 6, 7, 8, 9)})
+    values["msk_10"] = impact
+    return values
+
+
+OUTLOOK_AT_WORK = {
+    "outlook_offer": True, "age_band": "40_to_49", "sex": "female", "previous_episodes": "once_or_twice",
+    **{f"fn_{n}": n in (1, 2) for n in range(1, 7)}, "recovery_expectation": "unsure", "work_status": "working",
+}
+
+
 def stories() -> List[Story]:
     result = [
         Story("low risk, typed answers")
         .start().answers_in_turn({"consent": True, "pain_site": "low_back"})
-        .answers_in_turn(no_flags("low_back")).answers_in_turn(sbt([1, 2], "slightly"))
-        .answer("3", "answer", 3).result(stage="done"),
+        .answers_in_turn(no_flags("low_back")).answers_in_turn({"episode_duration": "under_1_month"})
+        .answers_in_turn(sbt([1, 2], "slightly"))
+        .answer("3", "answer", 3).answer("no thanks", "answer", False).result(stage="done"),
         Story("medium risk, every answer by button")
         .start().answers_in_turn({"consent": True, "pain_site": "low_back"}, button=True)
         .answers_in_turn(no_flags("low_back"), button=True)
+        .answers_in_turn({"episode_duration": "1_to_3_months"}, button=True)
         .answers_in_turn(sbt([1, 2, 3, 5], "moderately"), button=True)
-        .answer(None, "answer", 6, button=True).result(stage="done"),
-        Story("high risk")
+        .answer(None, "answer", 6, button=True).answer(None, "answer", False, button=True).result(stage="done"),
+        Story("high risk, with the outlook questions")
         .start("hello").answers_in_turn({"consent": True, "pain_site": "low_back"})
-        .answers_in_turn(no_flags("low_back")).answers_in_turn(sbt([5, 6, 7, 8], "extremely"))
-        .answer("eight", "answer", 8).result(stage="done"),
+        .answers_in_turn(no_flags("low_back")).answers_in_turn({"episode_duration": "3_to_6_months"})
+        .answers_in_turn(sbt([5, 6, 7, 8], "extremely"))
+        .answer("eight", "answer", 8).answers_in_turn(OUTLOOK_AT_WORK, button=True)
+        .answer("3 days", "answer", 3).answer("not sure", "answer", "unsure").result(stage="done"),
+        Story("outlook questions outside paid work skip the days off")
+        .start().answers_in_turn({"consent": True, "pain_site": "low_back"}, button=True)
+        .answers_in_turn(no_flags("low_back"), button=True)
+        .answers_in_turn({"episode_duration": "6_months_to_3_years"}, button=True)
+        .answers_in_turn(sbt([1, 3], "slightly"), button=True).answer(None, "answer", 4, button=True)
+        .answers_in_turn({**OUTLOOK_AT_WORK, "work_status": "not_in_paid_work"}, button=True)
+        .result(stage="done"),
+        Story("neck pain, low risk")
+        .start().answers_in_turn({"consent": True, "pain_site": "neck"})
+        .answers_in_turn(no_flags("neck")).answers_in_turn({"episode_duration": "under_1_month"})
+        .answers_in_turn(msk(3, [], "slightly")).answer("2", "answer", 2).result(stage="done"),
+        Story("neck pain, medium risk, by button")
+        .start().answers_in_turn({"consent": True, "pain_site": "neck"}, button=True)
+        .answers_in_turn(no_flags("neck"), button=True)
+        .answers_in_turn({"episode_duration": "1_to_3_months"}, button=True)
+        .answers_in_turn(msk(6, [2, 4, 5, 6], "moderately"), button=True)
+        .answer(None, "answer", 5, button=True).result(stage="done"),
+        Story("neck and low back pain, high risk")
+        .start().answers_in_turn({"consent": True, "pain_site": "both"})
+        .answers_in_turn(no_flags("both")).answers_in_turn({"episode_duration": "over_3_years"})
+        .answers_in_turn(msk(8, [2, 4, 5, 6, 7, 8, 9], "extremely")).answer("9", "answer", 9)
+        .result(stage="done"),
         Story("consent declined")
         .start().answer("no thanks", "answer", False).result(stage="declined")
         .after_end("hello"),
@@ -198,7 +238,7 @@ def stories() -> List[Story]:
         .answers_in_turn({"rf_bladder_bowel": False}),
         Story("stop and resume where they left off")
         .start().answers_in_turn({"consent": True, "pain_site": "low_back"})
-        .answers_in_turn(no_flags("low_back")).answers_in_turn({"sbt_1": "agree"})
+        .answers_in_turn(no_flags("low_back")).answers_in_turn({"episode_duration": "3_to_6_months", "sbt_1": "agree"})
         .stop().resume().answers_in_turn({"sbt_2": "disagree"}),
         Story("stop, then a yes resumes at once")
         .start().answers_in_turn({"consent": True, "pain_site": "neck"})
@@ -208,14 +248,15 @@ def stories() -> List[Story]:
         .start_over().answers_in_turn({"pain_site": "low_back"}),
         Story("start over after the result")
         .start().answers_in_turn({"consent": True, "pain_site": "low_back"})
-        .answers_in_turn(no_flags("low_back")).answers_in_turn(sbt([], "not_at_all"))
-        .answer("0", "answer", 0).result(stage="done")
+        .answers_in_turn(no_flags("low_back")).answers_in_turn({"episode_duration": "under_1_month"})
+        .answers_in_turn(sbt([], "not_at_all"))
+        .answer("0", "answer", 0).answer("no", "answer", False).result(stage="done")
         .after_end("thank you").start_over("start again"),
         Story("unusable answers are asked again")
         .start().answers_in_turn({"consent": True})
         .answer("banana", "answer", None).answers_in_turn({"pain_site": "low_back"})
         .answers_in_turn(no_flags("low_back"))
-        .answer("purple", "answer", None).answers_in_turn({"sbt_1": "agree"}),
+        .answer("purple", "answer", None).answers_in_turn({"episode_duration": "over_3_years"}),
     ]
     for flag in BACK_FLAGS + NECK_ONLY_FLAGS:
         site = "low_back" if flag in BACK_FLAGS else "neck"
@@ -257,7 +298,9 @@ def language_stories() -> List[Story]:
         happy.answers_in_turn({"pain_site": "low_back"}, button=True)
         for item_id in no_flags("low_back"):
             happy.answer(no, "answer", False)
+        happy.answers_in_turn({"episode_duration": "1_to_3_months"}, button=True)
         happy.answers_in_turn(sbt([1, 5], "moderately"), button=True).answer(None, "answer", 5, button=True)
+        happy.answer(no, "answer", False)
         result.append(happy.result(stage="done"))
         flag = Story(f"{language}: red flag").start(greet).answer(yes, "answer", True)
         flag.answers_in_turn({"pain_site": "neck"}, button=True).answer(yes, "answer", True)

@@ -11,6 +11,9 @@ flow = TriageFlow()
 BACK_FLAGS = ["rf_saddle_numbness", "rf_bladder_bowel", "rf_leg_weakness", "rf_trauma", "rf_cancer", "rf_fever"]
 NECK_FLAGS = ["rf_bladder_bowel", "rf_cord_compression", "rf_neck_vascular", "rf_trauma", "rf_cancer", "rf_fever"]
 SBT = [f"sbt_{n}" for n in range(1, 10)]
+MSK_ASKED = [f"msk_{n}" for n in range(1, 11) if n != 3]  # msk_3 follows from the episode duration
+OUTLOOK = ["age_band", "sex", "previous_episodes", *(f"fn_{n}" for n in range(1, 7)), "recovery_expectation",
+           "work_status"]
 
 
 def ids(answers: Dict[str, Any]) -> list[str]:
@@ -29,7 +32,18 @@ def test_pain_site_picks_the_red_flags(site: str, flags: list[str]) -> None:
     required = ids({"consent": True, "pain_site": site})
     asked = [i for i in required if i.startswith("rf_")]
     assert sorted(asked) == sorted(flags)
-    assert required == ["consent", "pain_site", *asked, *SBT, "pain_now"]
+    tool = SBT + ["pain_now", "outlook_offer"] if site == "low_back" else MSK_ASKED + ["pain_now"]
+    assert required == ["consent", "pain_site", *asked, "episode_duration", *tool]
+
+
+@pytest.mark.parametrize("work, extra", [("working", ["days_off", "work_expectation"]),
+                                         ("off_work", ["days_off", "work_expectation"]), ("not_in_paid_work", [])])
+def test_the_outlook_questions_come_only_after_a_yes_and_work_questions_only_in_paid_work(work: str,
+                                                                                          extra: list[str]) -> None:
+    answers = {"consent": True, "pain_site": "low_back"}
+    assert ids({**answers, "outlook_offer": False})[-1] == "outlook_offer"
+    required = ids({**answers, "outlook_offer": True, "work_status": work})
+    assert required[required.index("outlook_offer") + 1:] == OUTLOOK + extra
 
 
 def test_a_red_flag_ends_the_questionnaire_at_once() -> None:
@@ -47,7 +61,9 @@ def test_next_item_is_the_first_unanswered() -> None:
 def test_go_back_walks_the_patients_own_path() -> None:
     answers = {"consent": True, "pain_site": "neck"}
     assert flow.previous_item("rf_cord_compression", answers).id == "rf_bladder_bowel"
-    assert flow.previous_item("sbt_1", answers).id == "rf_fever"
+    assert flow.previous_item("episode_duration", answers).id == "rf_fever"
+    assert flow.previous_item("msk_1", answers).id == "episode_duration"
+    assert flow.previous_item("msk_4", answers).id == "msk_2"  # msk_3 is never asked
     assert flow.previous_item("rf_bladder_bowel", answers).id == "pain_site"
 
 
@@ -81,5 +97,7 @@ def test_a_section_intro_comes_before_the_first_item_of_the_section_on_each_path
     assert flow.intros("rf_saddle_numbness", back) == ["red_flags.intro"]
     assert flow.intros("rf_bladder_bowel", back) == []
     assert flow.intros("rf_bladder_bowel", neck) == ["red_flags.intro"]  # the neck path's first flag
-    assert flow.intros("sbt_1", neck) == ["start_back.intro"]
+    assert flow.intros("sbt_1", back) == ["start_back.intro"]
+    assert flow.intros("msk_1", neck) == ["start_msk.intro"]
+    assert flow.intros("fn_1", back) == ["function.intro"]
     assert flow.intros("consent", {}) == ["welcome.greeting", "welcome.privacy"]

@@ -39,7 +39,7 @@ def test_start_back_data_scores_match_the_published_rule() -> None:
 
 
 def test_our_wording_is_never_presented_as_validated() -> None:
-    for name in ("intake", "red_flags", "start_back"):
+    for name in ("intake", "red_flags", "start_back", "start_msk", "outlook"):
         assert load_questionnaire(QUESTIONNAIRE_DIR / f"{name}.yml").validated_wording is False
 
 

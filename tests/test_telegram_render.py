@@ -49,6 +49,9 @@ def test_every_questionnaire_and_language_button_fits_telegram_callback_data() -
     for item in load_triage():
         for language in ("en", "de", "pl"):
             markup = keyboard(buttons_for(item, language))
+            if item.kind == "integer" and item.maximum - item.minimum > 10:  # typed (days off 0-28)
+                assert markup is None
+                continue
             assert markup is not None
             for data in buttons_in(markup):
                 assert len(data.encode()) <= 64

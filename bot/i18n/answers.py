@@ -109,5 +109,9 @@ def parse_choice(
     # The canonical code itself ("very_much") is always understood, e.g. from a button payload.
     for code in codes:
         candidates[code].append(normalise(code.replace("_", " ")))
+    if "unsure" in candidates:
+        # "I don't know" IS an answer when the question offers it ("when do you expect to be better?").
+        candidates["unsure"] += list(words.unsure)
+        return longest_match(text, candidates)
     found = longest_match(text, {**candidates, UNSURE: list(words.unsure)})
     return None if found == UNSURE else found

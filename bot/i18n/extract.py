@@ -1,12 +1,13 @@
-"""A pybabel extractor for questionnaire data files: every msgid an item names (text, why, intro,
-option labels) goes into the .pot next to the ones found in the code."""
+"""A pybabel extractor for the data files clinicians edit: every msgid a questionnaire item names
+(text, why, intro, option labels, short names) or a treatment option names (name, about) goes into
+the .pot next to the ones found in the code."""
 from __future__ import annotations
 
 from typing import Any, BinaryIO, Collection, Iterator, Mapping, Tuple
 
 import yaml
 
-MSGID_KEYS = ("text", "why", "label")
+MSGID_KEYS = ("text", "why", "label", "short", "name", "about")
 
 
 def _walk(node: Any) -> Iterator[str]:

@@ -1,15 +1,20 @@
 """Which items a patient still has to answer, given the answers so far (skip and stop logic)."""
 from __future__ import annotations
 
-from typing import Any, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from bot.questionnaires.loader import load_triage
 from bot.questionnaires.model import Item
 
 
+RISK_TOOLS = ("start_back", "start_msk")
+
+
 class TriageFlow:
-    """Skip logic of the triage: consent gates everything, pain site picks the red flags,
-    and a red flag ends the questionnaire at once (urgent advice follows)."""
+    """Skip logic of the triage: consent gates everything, pain site picks the red flags and the
+    risk tool, a red flag ends the questionnaire at once (urgent advice follows), ``when``
+    conditions skip items (the outlook questions, days off outside paid work), and derived items
+    are filled from their source answer instead of being asked."""
 
     def __init__(self, items: Optional[Sequence[Item]] = None) -> None:
         self.items: Sequence[Item] = tuple(items) if items is not None else load_triage()
@@ -25,7 +30,9 @@ class TriageFlow:
         """The items this patient is asked, in order, up to the point where the flow stops."""
         required: List[Item] = []
         for item in self.items:
-            if not item.applies_to(answers.get("pain_site")):
+            if item.derived_from is not None:
+                continue
+            if not item.applies_to(answers.get("pain_site")) or not item.condition_met(answers):
                 continue
             required.append(item)
             value = answers.get(item.id)
@@ -34,6 +41,22 @@ class TriageFlow:
             if item.questionnaire == "red_flags" and value is True:
                 break
         return required
+
+    def derived_values(self, answers: Mapping[str, Any]) -> Dict[str, Any]:
+        """Values of the derived items on this patient's path, from their source answers."""
+        return {
+            item.id: item.derive(answers.get(item.derived_from))
+            for item in self.items
+            if item.derived_from is not None and item.applies_to(answers.get("pain_site"))
+        }
+
+    def with_derived(self, answers: Mapping[str, Any]) -> Dict[str, Any]:
+        return {**answers, **self.derived_values(answers)}
+
+    def risk_tool(self, answers: Mapping[str, Any]) -> Optional[str]:
+        """Which risk instrument this patient's path uses (the first one it reaches)."""
+        return next((i.questionnaire for i in self.items if i.questionnaire in RISK_TOOLS
+                     and i.applies_to(answers.get("pain_site"))), None)
 
     def red_flag(self, answers: Mapping[str, Any]) -> Optional[str]:
         """Id of the first red flag answered yes, if any."""

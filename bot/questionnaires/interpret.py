@@ -1,12 +1,32 @@
 """Turning what a patient sent (a button code or typed words) into an item's canonical value."""
 from __future__ import annotations
 
+import re
 from typing import Any, Optional, Union
 
 from bot.i18n.answers import parse_choice, parse_number, parse_yes_no
 from bot.questionnaires.model import Item
 
 Canonical = Union[bool, int, str]
+
+
+_BAND = re.compile(r"^(\d+)_(?:to_(\d+)|or_over)$")
+
+
+def _band_of_number(item: Item, text: str, language: str) -> Optional[str]:
+    """For banded options ("40_to_49", "70_or_over"), a typed number picks its band: "I'm 52" is
+    understood, and only the band is kept (never the age itself)."""
+    bands = []
+    for option in item.options:
+        match = _BAND.match(option.code)
+        if match is None:
+            return None
+        low = int(match.group(1))
+        bands.append((low, int(match.group(2)) if match.group(2) else 200, option.code))
+    if not bands:
+        return None
+    number = parse_number(text, min(b[0] for b in bands), max(b[1] for b in bands), language)
+    return next((code for low, high, code in bands if number is not None and low <= number <= high), None)
 
 
 def interpret(item: Item, value: Any, language: str) -> Optional[Canonical]:
@@ -28,6 +48,9 @@ def interpret(item: Item, value: Any, language: str) -> Optional[Canonical]:
     code = parse_choice(text, [o.code for o in item.options], language)
     if code is not None:
         return code
+    band = _band_of_number(item, text, language)
+    if band is not None:
+        return band
     yes_no = parse_yes_no(text, language)  # "yes" agrees, "no" disagrees
     if yes_no is not None:
         matching = [o.code for o in item.options if o.affirms is yes_no]

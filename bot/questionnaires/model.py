@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Optional, Tuple
+from typing import Any, Literal, Mapping, Optional, Tuple
 
 ItemKind = Literal["boolean", "choice", "integer"]
 
@@ -31,11 +31,22 @@ class Item:
     minimum: Optional[int] = None
     maximum: Optional[int] = None
     intro: Tuple[str, ...] = ()
+    # A short name (msgid), where a list shows the item without its question (red flags in a care plan).
+    short: Optional[str] = None
     # The instrument's intro, shown before whichever of its items a patient is asked first.
     section_intro: Tuple[str, ...] = ()
     sites: Optional[Tuple[str, ...]] = None
     loinc: Optional[str] = None
     subscale: bool = False
+    # Asked only when every earlier answer named here is one of the listed values.
+    when: Tuple[Tuple[str, Tuple[Any, ...]], ...] = ()
+    # Never asked: the value follows from another item's answer (code -> value), so a patient is
+    # not asked the same thing twice (e.g. "6 months or more" from the episode duration).
+    derived_from: Optional[str] = None
+    derived_map: Tuple[Tuple[str, Any], ...] = ()
+    # Points per answer for instruments scored from data: option code, "true"/"false", or an
+    # integer range "a-b" -> points.
+    scoring: Tuple[Tuple[str, int], ...] = ()
 
     def option(self, code: str) -> Optional[Option]:
         return next((o for o in self.options if o.code == code), None)
@@ -56,6 +67,27 @@ class Item:
 
     def applies_to(self, pain_site: Optional[str]) -> bool:
         return self.sites is None or pain_site in self.sites
+
+    def condition_met(self, answers: Mapping[str, Any]) -> bool:
+        return all(answers.get(item_id) in values for item_id, values in self.when)
+
+    def derive(self, source_value: Any) -> Any:
+        """This item's value given its source item's answer (None if the source is unanswered)."""
+        return dict(self.derived_map).get(str(source_value) if not isinstance(source_value, bool)
+                                          else ("true" if source_value else "false"))
+
+    def points(self, value: Any) -> int:
+        """Points of a canonical answer under ``scoring``; raises KeyError for an unscored answer."""
+        key = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        table = dict(self.scoring)
+        if key in table:
+            return table[key]
+        if isinstance(value, int) and not isinstance(value, bool):
+            for band, points in self.scoring:
+                low, _, high = band.partition("-")
+                if high and int(low) <= value <= int(high):
+                    return points
+        raise KeyError(f"{self.id}: no points for {value!r}")
 
 
 @dataclass(frozen=True)

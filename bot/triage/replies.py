@@ -14,7 +14,11 @@ from bot.questionnaires.model import Item
 from bot.triage.service import TriageOutcome
 
 Message = Dict[str, Any]
+# A 0-10 scale gets a button per number; wider ranges are typed.
+MAX_NUMBER_BUTTONS = 10
 # What each risk group means, and what may help (stratified care, Hill et al. Lancet 2011).
+# Which scoring rules the estimate follows (our own wording; never presented as the validated tool).
+DISCLAIMERS = {"start_back": mark("result.disclaimer"), "start_msk": mark("result.disclaimer_msk")}
 RISK_MESSAGES = {
     "low": (mark("result.low"), mark("next_steps.low")),
     "medium": (mark("result.medium"), mark("next_steps.medium")),
@@ -45,6 +49,8 @@ def buttons_for(item: Item, language: str) -> List[Dict[str, str]]:
         ]
     if item.kind == "integer":
         assert item.minimum is not None and item.maximum is not None
+        if item.maximum - item.minimum > MAX_NUMBER_BUTTONS:
+            return []  # e.g. days off (0-28): typed, the hint gives the range
         return [
             {"title": format_decimal(n, locale=language), "payload": answer_payload(str(n))}
             for n in range(item.minimum, item.maximum + 1)
@@ -96,6 +102,6 @@ def outcome_messages(outcome: TriageOutcome, language: str) -> List[Message]:
     return [
         {"text": translate(language, meaning)},
         {"text": translate(language, next_steps)},
-        {"text": translate(language, "result.disclaimer")},
+        {"text": translate(language, DISCLAIMERS.get(str(outcome.risk_tool), DISCLAIMERS["start_back"]))},
         {"text": translate(language, "result.reference_code", reference_code=outcome.reference_code)},
     ]

@@ -9,7 +9,7 @@ from bot.privacy.pseudonym import pseudonymise
 from bot.questionnaires.flow import TriageFlow
 from bot.questionnaires.interpret import Canonical, interpret
 from bot.questionnaires.model import Item
-from bot.scoring import start_back
+from bot.scoring import start_back, start_msk
 from bot.store.db import session_scope
 from bot.store.models import utcnow
 from bot.store.repository import TriageRepository
@@ -71,6 +71,9 @@ class TriageService:
                 return canonical
             triage = repo.open(pseudonym, channel, language)
             repo.record_answer(triage, item.id, code_of(canonical))
+            for derived_id, derived in self.flow.derived_values({item.id: canonical}).items():
+                if derived is not None:
+                    repo.record_answer(triage, derived_id, code_of(derived))
             if item.id == "pain_site":
                 triage.pain_site = str(canonical)
         return canonical
@@ -80,6 +83,7 @@ class TriageService:
         if answers.get("consent") is not True:
             return TriageOutcome(kind="declined")
         pseudonym = self.pseudonym(sender_id)
+        answers = self.flow.with_derived(answers)
         red_flag = self.flow.red_flag(answers)
         with session_scope(self.config.database_url) as db:
             repo = TriageRepository(db)
@@ -90,8 +94,8 @@ class TriageService:
                 if done is not None and done.reference_code:
                     return _outcome_of(done)
                 triage = repo.open(pseudonym, None, language)
-            for item in self.flow.required_items(answers):
-                if answers.get(item.id) is not None:
+            for item in self.flow.items:
+                if answers.get(item.id) is not None and item.applies_to(answers.get("pain_site")):
                     repo.record_answer(triage, item.id, code_of(answers[item.id]))
             triage.pain_site = answers.get("pain_site")
             if red_flag is not None:
@@ -99,13 +103,15 @@ class TriageService:
                 triage.red_flag = red_flag
                 triage.needs_attention = True
             else:
-                result = start_back.score(answers)
                 triage.status = "complete"
-                triage.risk_tool = "start_back"
-                triage.risk_score = result.total
-                triage.risk_subscore = result.subscale
-                triage.risk_group = result.group
-                triage.needs_attention = result.group == "high"
+                triage.risk_tool = self.flow.risk_tool(answers)
+                if triage.risk_tool == "start_msk":
+                    msk = start_msk.score(answers)
+                    triage.risk_score, triage.risk_group = msk.total, msk.group
+                else:
+                    sbt = start_back.score(answers)
+                    triage.risk_score, triage.risk_subscore, triage.risk_group = sbt.total, sbt.subscale, sbt.group
+                triage.needs_attention = triage.risk_group == "high"
             triage.completed_at = utcnow()
             repo.assign_reference_code(triage)
             return _outcome_of(triage)
