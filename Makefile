@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 export RASA_TELEMETRY_ENABLED := false
 export BACKTALK_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install setup run test train extract lock bench clean
+.PHONY: install setup run test train extract lock bench check-links clean
 
 # One resolver run with every version pinned by requirements.lock (installing packages one by one
 # would let pip upgrade Rasa's pins), then `pip check` so a broken set fails here, not at run time.
@@ -44,6 +44,10 @@ extract: install
 lock:
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^backtalk' \
 	  | cat <(head -2 requirements.lock) - > requirements.lock.new && mv requirements.lock.new requirements.lock
+
+# Not part of `make test`: needs the internet. Every resource of data/careplan/resources.yml must answer.
+check-links: install
+	$(BIN)/python -m bot.careplan.check_links
 
 bench: setup
 	$(BIN)/python -m benchmarks.latency

@@ -13,6 +13,7 @@ from bot.i18n.catalog import SUPPORTED_LANGUAGES, normalise_language, supported_
 from bot.i18n.detect import detect_language
 from bot.i18n.languages import language_buttons
 from bot.questionnaires.flow import TriageFlow
+from bot.triage.result import ResultDelivery
 from bot.triage.service import TriageService, answers_from
 
 logger = logging.getLogger(__name__)
@@ -22,6 +23,11 @@ logger = logging.getLogger(__name__)
 @lru_cache(maxsize=1)
 def service() -> TriageService:
     return TriageService()
+
+
+@lru_cache(maxsize=1)
+def result_delivery() -> ResultDelivery:
+    return ResultDelivery(service().config, service().flow)
 
 
 def flow() -> TriageFlow:
@@ -68,7 +74,8 @@ def answers(tracker: Tracker) -> Dict[str, Any]:
 
 def send(dispatcher: CollectingDispatcher, messages: Iterable[Dict[str, Any]]) -> None:
     for message in messages:
-        dispatcher.utter_message(text=message.get("text"), buttons=message.get("buttons") or [])
+        dispatcher.utter_message(text=message.get("text"), buttons=message.get("buttons") or [],
+                                 image=message.get("image"), json_message=message.get("custom"))
 
 
 def latest_intent(tracker: Tracker) -> Optional[str]:

@@ -15,6 +15,7 @@ from actions.common import (
     flow,
     language_of,
     latest_intent,
+    result_delivery,
     send,
     send_language_picker,
     service,
@@ -154,6 +155,7 @@ class ActionTriageResult(Action):
         language = language_of(tracker)
         outcome = service().finish(tracker.sender_id, answers(tracker), language)
         send(dispatcher, replies.outcome_messages(outcome, language))
+        send(dispatcher, result_delivery().deliver(outcome, answers(tracker), language))
         if outcome.kind == "declined":
             return [SlotSet("stage", "declined")]
         events: List[EventType] = [

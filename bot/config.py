@@ -51,6 +51,8 @@ class Settings:
     pseudonym_key: bytes
     # encrypts what must be reversible (the Telegram chat id, to send follow-ups); see bot/telegram/chats.py
     encryption_key: bytes
+    # where patients' devices reach bot.web: links to care-plan PDFs and outlook graphs start with it
+    public_url: str = "http://127.0.0.1:8000"
 
     @property
     def production(self) -> bool:
@@ -83,4 +85,5 @@ def settings() -> Settings:
         action_server_token=env["ACTION_SERVER_TOKEN"],
         pseudonym_key=env["BACKTALK_PSEUDONYM_KEY"].encode("utf-8"),
         encryption_key=env["BACKTALK_ENCRYPTION_KEY"].encode("utf-8"),
+        public_url=(env.get("BACKTALK_PUBLIC_URL") or f"http://127.0.0.1:{env.get('WEB_PORT', '8000')}").rstrip("/"),
     )

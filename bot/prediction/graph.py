@@ -28,6 +28,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from bot.i18n.catalog import mark
 from bot.prediction.predict import Interval, Prediction
 from bot.prediction.schema import FUNCTION_RANGE, PAIN_RANGE
 
@@ -59,8 +60,15 @@ class GraphLabels:
     illustrative: str   # shown under the graph while the model comes from synthetic data
 
 
-# Msgids for the labels (not in the catalogs yet; wrap in mark() when they are added).
-LABEL_MSGIDS: Dict[str, str] = {f.name: f"prediction.graph.{f.name}" for f in fields(GraphLabels)}
+LEGEND_WRAP = 28  # characters per legend line: three entries side by side fit 6.4 inches
+
+# The labels' msgids, one per GraphLabels field (a test keeps the two equal).
+LABEL_MSGIDS: Dict[str, str] = {
+    "pain": mark("prediction.graph.pain"), "function": mark("prediction.graph.function"),
+    "off_work": mark("prediction.graph.off_work"), "you": mark("prediction.graph.you"),
+    "your_range": mark("prediction.graph.your_range"), "typical": mark("prediction.graph.typical"),
+    "today": mark("prediction.graph.today"), "illustrative": mark("prediction.graph.illustrative"),
+}
 
 # English text for tests, benchmarks and the command line only: the conversation passes catalog text.
 ENGLISH_LABELS = GraphLabels(
@@ -117,7 +125,10 @@ def _build(labels: GraphLabels, language: str, today: date, weeks: Tuple[int, ..
         panels.append(("off_work", labels.off_work, PROBABILITY_TICKS))
     # Fixed margins and ticks instead of tight_layout and automatic locators: the graph has one
     # layout, and measuring text to lay it out costs more than drawing it.
-    panel_height, footer = 1.9, (0.75 if illustrative else 0.45)
+    # Legend entries wrap (Polish and German names are long); the footer grows by the extra lines.
+    legend_texts = [textwrap.fill(t, LEGEND_WRAP) for t in (labels.you, labels.your_range, labels.typical)]
+    extra_lines = max(t.count("\n") for t in legend_texts)
+    panel_height, footer = 1.9, (0.75 if illustrative else 0.45) + 0.16 * extra_lines
     height = panel_height * len(panels) + footer + 0.2
     figure = Figure(figsize=(6.4, height), dpi=DPI)
     FigureCanvasAgg(figure)
@@ -145,8 +156,8 @@ def _build(labels: GraphLabels, language: str, today: date, weeks: Tuple[int, ..
                              fontsize=9)
     axes[-1].set_xlim(days[0] - 5, days[-1] + 5)
     handles = [template.medians["pain"], template.bands["pain"], template.typical["pain"]]
-    figure.legend(handles, [labels.you, labels.your_range, labels.typical], loc="lower center", ncol=3,
-                  fontsize=8.5, frameon=False, bbox_to_anchor=(0.5, (footer - 0.4) / height))
+    figure.legend(handles, legend_texts, loc="lower center", ncol=3,
+                  fontsize=8.5, frameon=False, bbox_to_anchor=(0.5, (footer - 0.4 - 0.16 * extra_lines) / height))
     if illustrative:
         figure.text(0.5, 0.06 / height, textwrap.fill(labels.illustrative, 95), ha="center", va="bottom",
                     fontsize=8, style="italic", color=TEXT_COLOUR)

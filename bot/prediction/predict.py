@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from bot.i18n.catalog import mark
 from bot.prediction.features import feature_matrix
 from bot.prediction.schema import (
     AGE_BANDS,
@@ -40,14 +41,14 @@ from bot.prediction.train import COHORT_MODEL_DIR, SYNTHETIC_MODEL_DIR, ModelUna
 from bot.scoring import start_back
 
 MODEL_ENV = "BACKTALK_PREDICTION_MODEL"  # a model directory; else models/prediction/cohort, else .../synthetic
-# Msgids the conversation will need (not in the catalogs yet; wrap in mark() when they are added).
-ILLUSTRATIVE_NOTICE_MSGID = "prediction.illustrative"
+# What the patient is told (msgids): the illustrative notice and why there is no prediction.
+ILLUSTRATIVE_NOTICE_MSGID = mark("prediction.illustrative")
 UNAVAILABLE_MSGIDS = {
-    "missing": "prediction.unavailable.missing",
-    "invalid": "prediction.unavailable.invalid",
-    "inconsistent": "prediction.unavailable.inconsistent",
-    "not_applicable": "prediction.unavailable.not_applicable",
-    "no_model": "prediction.unavailable.no_model",
+    "missing": mark("prediction.unavailable.missing"),
+    "invalid": mark("prediction.unavailable.invalid"),
+    "inconsistent": mark("prediction.unavailable.inconsistent"),
+    "not_applicable": mark("prediction.unavailable.not_applicable"),
+    "no_model": mark("prediction.unavailable.no_model"),
 }
 
 # BackTalk's six function statements (yes = limited today); score = 4 x yes, 0-24 (decision 0004).

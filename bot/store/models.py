@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -61,6 +62,8 @@ class TriageSession(Base):
     answers = relationship(
         "Answer", back_populates="session", cascade="all, delete-orphan", order_by="Answer.id"
     )
+    care_plan = relationship("CarePlanRecord", uselist=False, cascade="all, delete-orphan")
+    documents = relationship("Document", cascade="all, delete-orphan")
 
 
 class Answer(Base):
@@ -92,3 +95,37 @@ class TelegramChat(Base):
     language_code = Column(String(16), nullable=True)  # Telegram's hint, or the language chosen by button
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class CarePlanRecord(Base):
+    """The care plan a completed triage produced, kept for the clinician views: what was matched
+    (option and resource ids from data/careplan) and the plan as the patient read it."""
+
+    __tablename__ = "care_plans"
+
+    id = Column(Integer, primary_key=True)
+    session_id = Column(
+        Integer, ForeignKey("triage_sessions.id", ondelete="CASCADE"), nullable=False, unique=True
+    )
+    language = Column(String(8), nullable=False)
+    option_ids = Column(Text, nullable=False)  # space-separated ids of treatment_options.yml
+    resource_ids = Column(Text, nullable=False)  # space-separated ids of resources.yml
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Document(Base):
+    """A file sent to a patient (care-plan PDF, outlook graph), served by bot.web at
+    /files/<token>: the token is 256 random bits, the only way to the file."""
+
+    __tablename__ = "documents"
+
+    token = Column(String(64), primary_key=True)
+    session_id = Column(
+        Integer, ForeignKey("triage_sessions.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    kind = Column(String(16), nullable=False)  # care_plan_pdf | outlook_png
+    media_type = Column(String(40), nullable=False)
+    filename = Column(String(80), nullable=False)
+    content = Column(LargeBinary, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)

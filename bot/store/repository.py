@@ -1,13 +1,14 @@
 """Reading and writing triage sessions. Every function takes a pseudonym, never a raw channel id."""
 from __future__ import annotations
 
-from typing import List, Optional
+import secrets
+from typing import List, Optional, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.reference_code import new_reference_code
-from bot.store.models import Answer, TriageSession, utcnow
+from bot.store.models import Answer, CarePlanRecord, Document, TriageSession, utcnow
 
 
 class TriageRepository:
@@ -83,3 +84,34 @@ class TriageRepository:
             if taken is None:
                 triage.reference_code = code
                 return code
+
+    def by_reference_code(self, reference_code: str) -> Optional[TriageSession]:
+        return self.session.execute(
+            select(TriageSession).where(TriageSession.reference_code == reference_code)
+        ).scalar_one_or_none()
+
+    def save_care_plan(self, triage: TriageSession, language: str, option_ids: Sequence[str],
+                       resource_ids: Sequence[str], text: str) -> CarePlanRecord:
+        """Keep the plan with its triage (replacing an earlier one, e.g. after a retried action)."""
+        record = triage.care_plan or CarePlanRecord()
+        record.language, record.text = language, text
+        record.option_ids, record.resource_ids = " ".join(option_ids), " ".join(resource_ids)
+        triage.care_plan = record
+        return record
+
+    def add_document(self, triage: TriageSession, kind: str, media_type: str, filename: str, content: bytes) -> str:
+        """Store a file for the patient; returns its unguessable token."""
+        token = secrets.token_urlsafe(32)
+        triage.documents.append(Document(token=token, kind=kind, media_type=media_type, filename=filename,
+                                         content=content))
+        return token
+
+
+class DocumentRepository:
+    """Files by token, for bot.web (which knows no pseudonym)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, token: str) -> Optional[Document]:
+        return self.session.get(Document, token)

@@ -124,9 +124,12 @@ class Outbox:
         async with self.http.get(url, timeout=MEDIA_TIMEOUT) as response:
             response.raise_for_status()
             content = await response.content.read(limit + 1)
+            # bot.web names its files (care-plan-BT-….pdf); a link's last segment is only a token.
+            disposition = response.content_disposition
+            served_name = disposition.filename if disposition is not None else None
         if len(content) > limit:
             raise ValueError(f"{kind} at {url} is larger than Telegram accepts")
-        name = PurePosixPath(urlparse(url).path).name or kind
+        name = served_name or PurePosixPath(urlparse(url).path).name or kind
         return InputFile(content, filename=name)
 
     async def retire(self, chat_id: int, keep: Optional[int] = None) -> None:

@@ -8,11 +8,13 @@ Replies are JSON with known fields only; the widget renders them as text, never 
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, Optional
+from typing import Any, Dict, FrozenSet, Optional, Tuple
 
 from aiohttp import web
 
@@ -21,6 +23,8 @@ from bot.i18n.catalog import supported_language
 from bot.i18n.languages import named_language
 from bot.privacy.pseudonym import pseudonymise
 from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.store.db import session_scope
+from bot.store.repository import DocumentRepository
 from bot.web.chat_api import BadRequest, clean_reply, parse_chat_request
 from bot.web.limits import RateLimit, RateLimiter, retry_after_header
 from bot.web.widget import cors_headers, origin_allowed, parse_allowed_origins, valid_language_tag, widget_script, widget_strings
@@ -158,6 +162,32 @@ def _may_choose_language(message: str) -> bool:
     return message.startswith("/language") or named_language(message) is not None
 
 
+FILE_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+def _load_document(database_url: str, token: str) -> Optional[Tuple[bytes, str, str]]:
+    with session_scope(database_url) as db:
+        document = DocumentRepository(db).get(token)
+        return None if document is None else (document.content, document.media_type, document.filename)
+
+
+async def file_download(request: web.Request) -> web.Response:
+    """A care-plan PDF or outlook graph by its token (the link in the chat is the only way to it)."""
+    token = request.match_info["token"]
+    if not FILE_TOKEN.match(token):
+        return _error(400, "malformed file token")
+    found = await asyncio.get_running_loop().run_in_executor(
+        None, _load_document, request.app[CONFIG_KEY].database_url, token)
+    if found is None:
+        return _error(404, "no such file")
+    content, media_type, filename = found
+    return web.Response(body=content, content_type=media_type, headers={
+        "Content-Disposition": f'inline; filename="{filename}"',
+        "Cache-Control": "private, max-age=3600",
+        "Cross-Origin-Resource-Policy": "cross-origin",  # the widget may be embedded on a clinic's site
+    })
+
+
 async def _rasa_client(app: web.Application):  # type: ignore[no-untyped-def]
     # One attempt: the browser retries, and a 502/503 tells the patient at once.
     app[RASA_KEY] = RasaClient(app[CONFIG_KEY].rasa_url, app[CONFIG_KEY].rasa_auth_token, attempts=1)
@@ -177,6 +207,7 @@ def create_app(config: Settings | None = None, options: WebOptions | None = None
     app.router.add_get("/chat", chat_page)
     app.router.add_get("/widget.js", widget_js)
     app.router.add_get("/healthz", health)
+    app.router.add_get("/files/{token}", file_download)
     app.router.add_post("/api/chat", chat_api)
     app.router.add_options("/api/chat", preflight)
     app.router.add_get("/api/widget-strings/{lang}", widget_strings_api)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Any, Dict, List, Optional
+import urllib.request
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 from sqlalchemy import select
@@ -60,7 +61,22 @@ class Patient:
             rows = db.execute(select(TriageSession).where(TriageSession.pseudonym == pseudonym).order_by(TriageSession.id)).scalars().all()
             for row in rows:
                 row.answer_codes = {a.item_id: a.code for a in row.answers}
+                row.plan_options = row.care_plan.option_ids.split() if row.care_plan else None
+                row.document_kinds = {d.kind for d in row.documents}
             return rows
+
+
+def fetch(url: str) -> Tuple[int, str, bytes]:
+    """A file link as a patient's device opens it."""
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.status, response.headers.get_content_type(), response.read()
+
+
+def care_plan_pdf(p: Patient) -> bytes:
+    (link,) = [m for m in p.reply if "custom" in m]
+    status, content_type, body = fetch(link["custom"]["document"])
+    assert (status, content_type) == (200, "application/pdf") and body.startswith(b"%PDF")
+    return body
 
 
 def reference_code(texts: List[str]) -> Optional[str]:
@@ -75,20 +91,29 @@ def test_low_risk_by_typing(stack: RunningStack) -> None:
     assert p.say("my lower back").texts == [t("red_flags.intro"), t("rf_saddle_numbness.ask")]
     for answer in ["no", "nope", "n", "not really", "no", "No."]:
         p.say(answer)
-    assert p.texts == [t("start_back.intro"), t("sbt_1.ask")]
+    assert p.asked == t("episode_duration.ask")
+    assert p.say("about two weeks").texts == [t("start_back.intro"), t("sbt_1.ask")]
     for answer in ["disagree", "i don't agree", "nope", "no", "disagree", "no", "not really", "nah"]:
         p.say(answer)
     assert p.asked == t("sbt_9.ask")
     assert p.say("a little").asked == t("pain_now.ask")
-    p.say("two out of ten")
+    assert p.say("two out of ten").asked == t("outlook_offer.ask")
+    p.say("no thanks")
     code = reference_code(p.texts)
-    assert p.texts == [t("result.low"), t("next_steps.low"), t("result.disclaimer"), t("result.reference_code", reference_code=code)]
+    assert p.texts[:4] == [t("result.low"), t("next_steps.low"), t("result.disclaimer"), t("result.reference_code", reference_code=code)]
+    plan = "\n\n".join(p.texts[4:-2])  # one message per section, then the PDF's line and link
+    assert p.texts[-2] == t("careplan.pdf") and p.reply[-1]["custom"]["title"] == f"care-plan-{code}.pdf"
+    assert plan.startswith(t("careplan.title").upper()) and code in plan and t("treatment.reassurance.name") in plan
+    assert t("treatment.exercise_therapy.name") not in plan  # low risk: advice, reassurance, self-management
+    assert not any("image" in m for m in p.reply)
+    assert len(care_plan_pdf(p)) < 500_000
     slots = p.slots()
     assert (slots["risk_tool"], slots["risk_score"], slots["risk_group"], slots["language"]) == ("start_back", 0, "low", "en")
     assert (slots["reference_code"], slots["red_flag"], slots["pain_now"], slots["sbt_9"]) == (code, None, 2, "slightly")
     (stored,) = p.stored()
     assert (stored.status, stored.risk_group, stored.reference_code) == ("complete", "low", code)
     assert stored.answer_codes["pain_now"] == "2" and stored.answer_codes["sbt_1"] == "disagree"
+    assert stored.answer_codes["episode_duration"] == "under_1_month" and "reassurance" in stored.plan_options
     assert p.say("hello").texts == [t("done.again", reference_code=code)]
 
 
@@ -97,14 +122,60 @@ def test_high_risk_by_buttons(stack: RunningStack) -> None:
     p.tap("Yes").tap("Low back")
     for _ in range(BACK_FLAGS):
         p.tap("No")
+    p.tap("1 to 3 months")
     for answer in ["Disagree", "Disagree", "Agree", "Disagree", "Agree", "Agree", "Agree", "Agree"]:
         p.tap(answer)
     p.tap("Extremely").tap("9")
+    assert p.asked == t("outlook_offer.ask")
+    p.tap("Yes").tap("40 to 49").tap("Female").tap("Once or twice")
+    assert p.texts == [t("function.intro"), t("fn_1.ask")]
+    for answer in ["Yes", "Yes", "No", "Yes", "No", "No"]:
+        p.tap(answer)
+    p.tap("I am not sure").tap("Yes, I am working")
+    assert p.asked == t("days_off.ask") and not p.reply[-1].get("buttons")
+    assert p.say("3 days").asked == t("work_expectation.ask")
+    p.tap("Not sure")
     assert p.texts[0] == t("result.high")
     slots = p.slots()
     assert (slots["risk_score"], slots["risk_group"]) == (6, "high")
+    assert (slots["fn_3"], slots["days_off"], slots["recovery_expectation"]) == (False, 3, "unsure")
+    # The outlook: its words (the graph's text alternative), then the graph; Rasa's REST channel sends
+    # them as two messages, which bot.web joins again for the widget's alt text.
+    (at,) = [i for i, m in enumerate(p.reply) if "image" in m]
+    outlook = {"text": p.reply[at - 1]["text"], "image": p.reply[at]["image"]}
+    assert outlook["text"].startswith(t("prediction.text.intro")) and t("prediction.illustrative") in outlook["text"]
+    status, content_type, png = fetch(outlook["image"])
+    assert (status, content_type) == (200, "image/png") and png.startswith(b"\x89PNG")
+    plan = "\n\n".join(p.texts)
+    assert t("treatment.psychological_care.name") in plan and t("careplan.heading.outlook").upper() in plan
+    care_plan_pdf(p)
     (stored,) = p.stored()
     assert (stored.risk_group, stored.risk_subscore, stored.needs_attention) == ("high", 5, True)
+    assert stored.document_kinds == {"outlook_png", "care_plan_pdf"}
+
+
+def test_neck_pain_is_stratified_with_the_msk_rules_and_gets_neck_options(stack: RunningStack) -> None:
+    p = Patient(stack, language_hint="de").say("hallo").say("ja").say("Nacken")
+    for _ in range(6):  # the neck path's red flags
+        p.say("nein")
+    assert p.asked == t("episode_duration.ask", "de")
+    assert p.tap(t("episode_duration.over_3_years", "de")).texts == [t("start_msk.intro", "de"), t("msk_1.ask", "de")]
+    p.say("8")
+    for answer in ["ja", "ja", "nein", "ja", "nein", "ja", "nein"]:  # msk_2, msk_4 ... msk_9 (msk_3 is not asked)
+        p.say(answer)
+    p.tap(t("option.very_much", "de"))
+    assert p.asked == t("pain_now.ask", "de")
+    p.say("7")  # neck patients are not offered the outlook: the model is built on the STarT Back items
+    assert p.texts[2] == t("result.disclaimer_msk", "de")
+    slots = p.slots()
+    # msk_1 8 -> 2, msk_3 (over 3 years) 1, four yes 4, very much 1: 8 of 12 -> medium (5-8)
+    assert (slots["risk_tool"], slots["risk_score"], slots["risk_group"], slots["msk_3"]) == ("start_msk", 8, "medium", True)
+    plan = "\n\n".join(p.texts)
+    assert t("treatment.topical_neck.name", "de") in plan and t("treatment.medication_back.name", "de") != ""
+    assert t("treatment.exercise_therapy.name", "de") in plan and t("treatment.psychological_care.name", "de") not in plan
+    care_plan_pdf(p)
+    (stored,) = p.stored()
+    assert (stored.risk_tool, stored.risk_score, stored.answer_codes["msk_3"]) == ("start_msk", 8, "true")
 
 
 def test_a_red_flag_stops_the_questionnaire_with_urgent_advice(stack: RunningStack) -> None:
@@ -153,7 +224,7 @@ def test_kill_and_restart_resumes_every_conversation(stack: RunningStack) -> Non
     back = Patient(stack).say("hi").say("yes").say("low back")
     for _ in range(BACK_FLAGS):
         back.say("no")
-    back.say("agree").say("disagree")
+    back.say("1 to 3 months").say("agree").say("disagree")
     neck = Patient(stack).say("hi").say("yes").say("neck").say("no").say("no")
     assert (back.asked, neck.asked) == (t("sbt_3.ask"), t("rf_neck_vascular.ask"))
     before = {p.sender: p.slots() for p in (back, neck)}
@@ -165,7 +236,7 @@ def test_kill_and_restart_resumes_every_conversation(stack: RunningStack) -> Non
         assert p.slots() == before[p.sender]
     assert back.say("agree").asked == t("sbt_4.ask")
     assert neck.say("no").asked == t("rf_trauma.ask")
-    for answer in ["agree", "agree", "agree", "agree", "agree", "very much", "8"]:
+    for answer in ["agree", "agree", "agree", "agree", "agree", "very much", "8", "no"]:
         back.say(answer)
     assert back.texts[0] == t("result.high")
     (stored,) = back.stored()

@@ -79,16 +79,24 @@ def test_a_full_triage_by_tapping_buttons(telegram: TelegramHarness, stack: Runn
     assert user.tap("Low back") == [t("red_flags.intro"), t("rf_saddle_numbness.ask")]
     for _ in range(BACK_FLAGS):
         user.tap("No")
-    assert user.texts == [t("start_back.intro"), t("sbt_1.ask")]
+    assert user.asked == t("episode_duration.ask")
+    assert user.tap("1 to 3 months") == [t("start_back.intro"), t("sbt_1.ask")]
     for answer in ["Disagree", "Disagree", "Agree", "Disagree", "Agree", "Agree", "Agree", "Agree"]:
         user.tap(answer)
     assert user.asked == t("sbt_9.ask")
     user.tap("Extremely")
     assert user.asked == t("pain_now.ask")
-    user.tap("9")
+    assert user.tap("9") == [t("outlook_offer.ask")]
+    user.tap("No")
     code = reference_code(user.texts)
     assert code and user.texts[0] == t("result.high")
-    assert user.texts[-1] == t("result.reference_code", reference_code=code)
+    assert user.texts[3] == t("result.reference_code", reference_code=code)
+    assert user.texts[4].startswith(t("careplan.title").upper()) and user.texts[-1] == t("careplan.pdf")
+    assert any(text.startswith(t("careplan.heading.options").upper()) for text in user.texts[5:-1])
+    # The care-plan PDF is fetched from bot.web and uploaded (Telegram's servers cannot reach it).
+    (upload,) = [c for c in user.replies if c.method == "sendDocument"]
+    assert upload.params["document"]["content"].startswith(b"%PDF")
+    assert upload.params["document"]["filename"] == f"care-plan-{code}.pdf"
     assert telegram.fake.keyboard_messages(user.chat_id) == []  # every question's keyboard is gone
     (row,) = stored(telegram, user)
     assert (row.status, row.risk_group, row.reference_code) == ("complete", "high", code)
@@ -103,15 +111,16 @@ def test_free_text_answers(telegram: TelegramHarness, stack: RunningStack) -> No
     assert user.say("my lower back") == [t("red_flags.intro"), t("rf_saddle_numbness.ask")]
     for answer in ["no", "nope", "n", "not really", "no", "No."]:
         user.say(answer)
-    assert user.texts == [t("start_back.intro"), t("sbt_1.ask")]
+    assert user.say("about 3 weeks") == [t("start_back.intro"), t("sbt_1.ask")]
     texts = user.say("banana")  # can't be used: a hint, and the same question again
     assert len(texts) == 2 and texts[-1] == t("sbt_1.ask")
     for answer in ["disagree", "i don't agree", "nope", "no", "disagree", "no", "not really", "nah"]:
         user.say(answer)
     assert user.say("a little") == [t("pain_now.ask")]
-    user.say("two out of ten")
+    assert user.say("two out of ten") == [t("outlook_offer.ask")]
+    user.say("no thanks")
     code = reference_code(user.texts)
-    assert user.texts == [t("result.low"), t("next_steps.low"), t("result.disclaimer"), t("result.reference_code", reference_code=code)]
+    assert user.texts[:4] == [t("result.low"), t("next_steps.low"), t("result.disclaimer"), t("result.reference_code", reference_code=code)]
     slots = stack.tracker(pseudonym(telegram, user))["slots"]
     assert (slots["risk_group"], slots["pain_now"], slots["language"]) == ("low", 2, "en")
 

@@ -202,7 +202,7 @@ def answer_red_flags_and_first_items(chat: Chat) -> Chat:
     chat.say("hi").asks("consent.ask").tap("Yes").asks("pain_site.ask").tap("Low back").asks("rf_saddle_numbness.ask")
     for answer in ["No", "no", "No", "nope", "No", "no"]:
         (chat.tap(answer) if answer == "No" else chat.say(answer))
-    return chat.asks("sbt_1.ask")
+    return chat.asks("episode_duration.ask").tap("1 to 3 months").asks("sbt_1.ask")
 
 
 def test_a_whole_triage_by_clicking_and_typing(web_stack: RunningStack, browser: Browser, contexts: None) -> None:
@@ -224,7 +224,7 @@ def test_a_whole_triage_by_clicking_and_typing(web_stack: RunningStack, browser:
     chat.say("my lower back").asks("rf_saddle_numbness.ask")
     for answer in ["No", "no", "No", "not really", "No", "No"]:
         (chat.tap(answer) if answer[0].isupper() else chat.say(answer))
-    chat.asks("sbt_1.ask")
+    chat.asks("episode_duration.ask").say("two weeks").asks("sbt_1.ask")
     for answer in ["Disagree", "disagree", "Agree", "Disagree", "nope", "Disagree", "Agree", "Disagree"]:
         (chat.tap(answer) if answer[0].isupper() else chat.say(answer))
     chat.asks("sbt_9.ask").tap("Slightly").asks("pain_now.ask")
@@ -233,10 +233,14 @@ def test_a_whole_triage_by_clicking_and_typing(web_stack: RunningStack, browser:
         || (e.labels && e.labels.length))).map(e => e.outerHTML)""")
     assert unnamed == []  # every control has a name (the log is named by aria-label)
     chat.screenshot("test_a_whole_triage_by_clicking_and_typing-1280-question")
-    chat.say("three out of ten")
-    expect(chat.question).to_contain_text(re.compile(CODE.pattern))
-    code = CODE.search(chat.question.text_content() or "").group(0)  # type: ignore[union-attr]
-    assert chat.question.text_content() == t("result.reference_code", reference_code=code)
+    chat.say("three out of ten").asks("outlook_offer.ask").tap("No")
+    # The care plan: its text in the chat, then a link to the PDF that opens from bot.web.
+    link = chat.page.locator("a.doc")
+    expect(link).to_have_text(re.compile(r"care-plan-BT-"))
+    code = CODE.search(link.text_content() or "").group(0)  # type: ignore[union-attr]
+    expect(chat.page.locator(".msg.bot p", has_text=t("result.reference_code", reference_code=code))).to_have_count(1)
+    response = chat.page.request.get(link.get_attribute("href") or "")
+    assert response.ok and response.headers["content-type"] == "application/pdf" and response.body()[:4] == b"%PDF"
     slots = chat.slots()
     assert (slots["reference_code"], slots["risk_group"], slots["pain_now"], slots["language"]) == (code, "low", 3, "en")
     chat.screenshot("test_a_whole_triage_by_clicking_and_typing-1280")
@@ -256,7 +260,7 @@ def test_a_reload_half_way_shows_the_transcript_and_continues(web_stack: Running
     expect(chat.question).to_have_text(t("sbt_3.ask"))
     assert chat.storage("conversation") == conversation
     assert chat.page.get_by_role("button", disabled=False).filter(has_text=re.compile("^(Agree|Disagree)$")).count() == 2
-    expect(chat.page.locator(".choice:disabled")).to_have_count(2 + 3 + 2 * BACK_FLAGS + 2 * 2)  # every older question
+    expect(chat.page.locator(".choice:disabled")).to_have_count(2 + 3 + 2 * BACK_FLAGS + 5 + 2 * 2)  # every older question
     chat.screenshot("test_a_reload_half_way_shows_the_transcript_and_continues-375")
     chat.tap("Agree").asks("sbt_4.ask")
     slots = chat.slots()

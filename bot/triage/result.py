@@ -1,0 +1,111 @@
+"""Everything a patient receives when the triage is complete, after the risk result: the outlook
+(prediction graph and its words) when they asked for it, and the care plan (chat text and PDF).
+
+Files are stored with the triage and linked through bot.web (``/files/<token>``), so every channel
+can deliver them: the widget shows the link and the image, Telegram uploads them. A failure here is
+logged and told to the patient kindly; the risk result they already have stands.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from bot.careplan.compose import Outlook, compose
+from bot.careplan.render import to_pdf, to_text
+from bot.config import Settings
+from bot.i18n.catalog import translate
+from bot.prediction.forecast import forecast
+from bot.prediction.graph import labels_from
+from bot.prediction.predict import PredictionUnavailable
+from bot.prediction.sentences import outlook_lines
+from bot.questionnaires.flow import TriageFlow
+from bot.store.db import session_scope
+from bot.store.repository import TriageRepository
+from bot.triage.service import TriageOutcome
+
+logger = logging.getLogger(__name__)
+Message = Dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    messages: List[Message]
+    outlook: Optional[Outlook]
+
+
+class ResultDelivery:
+    def __init__(self, config: Settings, flow: TriageFlow) -> None:
+        self.config = config
+        self.flow = flow
+
+    def _store(self, reference_code: str, kind: str, media_type: str, filename: str, content: bytes) -> str:
+        with session_scope(self.config.database_url) as db:
+            repo = TriageRepository(db)
+            triage = repo.by_reference_code(reference_code)
+            if triage is None:
+                raise LookupError(f"no triage with reference code {reference_code}")
+            token = repo.add_document(triage, kind, media_type, filename, content)
+        return f"{self.config.public_url}/files/{token}"
+
+    def outlook(self, outcome: TriageOutcome, answers: Mapping[str, Any], language: str,
+                today: date) -> Tuple[List[Message], Optional[Outlook]]:
+        """The prediction when the patient asked for it; a reason instead of a guess otherwise."""
+        if answers.get("outlook_offer") is not True or outcome.reference_code is None:
+            return [], None
+
+        def t(msgid: str, **values: Any) -> str:
+            return translate(language, msgid, **values)
+
+        try:
+            result = forecast(answers, language=language, labels=labels_from(t), today=today)
+        except PredictionUnavailable as error:
+            logger.info("no prediction (%s): %s %s", error.reason, error.detail, ",".join(error.items))
+            reason = t(error.msgid)
+            return [{"text": reason}], Outlook((reason,))
+        lines = tuple(outlook_lines(result.text, t))
+        url = self._store(outcome.reference_code, "outlook_png", "image/png",
+                          f"outlook-{outcome.reference_code}.png", result.png)
+        # One message: the words are the image's text alternative (widget alt text, Telegram caption).
+        return [{"text": "\n".join(lines), "image": url}], Outlook(lines, result.png)
+
+    def care_plan(self, outcome: TriageOutcome, answers: Mapping[str, Any], language: str, today: date,
+                  outlook: Optional[Outlook]) -> List[Message]:
+        assert outcome.reference_code is not None
+        plan = compose(outcome, answers, language, created=today, flow=self.flow, outlook=outlook)
+        text = to_text(plan)
+        filename = f"care-plan-{outcome.reference_code}.pdf"
+        pdf = to_pdf(plan)
+        with session_scope(self.config.database_url) as db:
+            repo = TriageRepository(db)
+            triage = repo.by_reference_code(outcome.reference_code)
+            if triage is None:
+                raise LookupError(f"no triage with reference code {outcome.reference_code}")
+            repo.save_care_plan(triage, plan.language, plan.option_ids, plan.resource_ids, text)
+            token = repo.add_document(triage, "care_plan_pdf", "application/pdf", filename, pdf)
+        url = f"{self.config.public_url}/files/{token}"
+        # One chat message per section (as Rasa's REST channel would split them anyway), then the PDF.
+        sections = [{"text": section} for section in text.split("\n\n")]
+        return [*sections, {"text": translate(language, "careplan.pdf"), "custom": {"document": url, "title": filename}}]
+
+    def deliver(self, outcome: TriageOutcome, answers: Mapping[str, Any], language: str,
+                today: Optional[date] = None) -> List[Message]:
+        """Messages after the risk result (none for a red flag or a declined consent)."""
+        if outcome.kind != "risk":
+            return []
+        today = today or date.today()
+        answers = self.flow.with_derived(answers)
+        messages: List[Message] = []
+        outlook: Optional[Outlook] = None
+        try:
+            messages, outlook = self.outlook(outcome, answers, language, today)
+        except Exception:  # a broken model file or graph must not cost the patient their care plan
+            logger.exception("outlook failed")
+            messages = [{"text": translate(language, "prediction.unavailable.no_model")}]
+        try:
+            messages += self.care_plan(outcome, answers, language, today, outlook)
+        except Exception:
+            logger.exception("care plan failed")
+            messages.append({"text": translate(language, "careplan.unavailable")})
+        return messages

@@ -1,0 +1,137 @@
+"""What a patient receives after the risk result: the outlook (graph and words) when they asked for
+it, the care plan as chat text and PDF, stored with the triage and served by bot.web's /files/."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import date
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.config import Settings
+from bot.i18n.catalog import translate
+from bot.prediction.predict import MODEL_ENV
+from bot.questionnaires.flow import TriageFlow
+from bot.store.db import session_scope
+from bot.store.models import CarePlanRecord, Document
+from bot.store.repository import DocumentRepository
+from bot.triage import result as result_module
+from bot.triage.result import ResultDelivery
+from bot.triage.service import TriageService
+from bot.web.app import WebOptions, create_app
+from tests.conftest import random_sender
+
+FLOW = TriageFlow()
+TODAY = date(2026, 11, 25)
+LOW_BACK: Dict[str, Any] = {
+    "consent": True, "pain_site": "low_back", "episode_duration": "1_to_3_months",
+    **{i.id: False for i in FLOW.required_items({"consent": True, "pain_site": "low_back"}) if i.id.startswith("rf_")},
+    **{f"sbt_{n}": ("agree" if n in (1, 2, 5, 6, 7) else "disagree") for n in range(1, 9)},
+    "sbt_9": "very_much", "pain_now": 7,
+}
+OUTLOOK = {"outlook_offer": True, "age_band": "40_to_49", "sex": "male", "previous_episodes": "three_or_more",
+           **{f"fn_{n}": n <= 3 for n in range(1, 7)}, "recovery_expectation": "long_time",
+           "work_status": "working", "days_off": 5, "work_expectation": "unsure"}
+
+
+def finish_and_deliver(settings: Settings, answers: Dict[str, Any], language: str = "en") -> List[Dict[str, Any]]:
+    sender = random_sender()
+    outcome = TriageService(settings, FLOW).finish(sender, answers, language)
+    return ResultDelivery(settings, FLOW).deliver(outcome, answers, language, today=TODAY)
+
+
+def document(settings: Settings, url: str) -> Document:
+    assert url.startswith(f"{settings.public_url}/files/")
+    with session_scope(settings.database_url) as db:
+        found = DocumentRepository(db).get(url.rsplit("/", 1)[1])
+        assert found is not None
+        return found
+
+
+def test_with_the_outlook_the_patient_gets_the_graph_its_words_and_the_care_plan(settings: Settings) -> None:
+    messages = finish_and_deliver(settings, {**LOW_BACK, **OUTLOOK}, "pl")
+    graph, *sections, pdf_link = messages
+    plan_text = {"text": "\n\n".join(m["text"] for m in sections)}
+    assert document(settings, graph["image"]).content.startswith(b"\x89PNG")
+    assert graph["text"].startswith(translate("pl", "prediction.text.intro"))
+    assert translate("pl", "prediction.illustrative") in graph["text"]  # synthetic model: said plainly
+    assert translate("pl", "careplan.heading.outlook").upper() in plan_text["text"]
+    pdf = document(settings, pdf_link["custom"]["document"])
+    assert pdf.content.startswith(b"%PDF") and pdf.media_type == "application/pdf"
+    with session_scope(settings.database_url) as db:
+        record = db.query(CarePlanRecord).one()
+        assert "psychological_care" in record.option_ids.split() and record.language == "pl"
+        assert record.text == plan_text["text"]
+
+
+def test_without_the_outlook_there_is_no_graph_and_still_a_care_plan(settings: Settings) -> None:
+    messages = finish_and_deliver(settings, {**LOW_BACK, "outlook_offer": False})
+    assert not any("image" in m for m in messages) and "custom" in messages[-1]
+    assert messages[0]["text"].startswith(translate("en", "careplan.title").upper())
+    assert not any(translate("en", "careplan.heading.outlook").upper() in m["text"] for m in messages)
+
+
+def test_an_impossible_answer_gives_a_reason_instead_of_a_guess(settings: Settings) -> None:
+    answers = {**LOW_BACK, **OUTLOOK, "days_off": 99}
+    messages = finish_and_deliver(settings, answers)
+    assert messages[0] == {"text": translate("en", "prediction.unavailable.invalid")}
+    assert any(m["text"].startswith(translate("en", "careplan.heading.outlook").upper())
+               and translate("en", "prediction.unavailable.invalid") in m["text"] for m in messages[1:])  # and in the plan
+
+
+def test_no_model_file_is_told_and_the_plan_still_arrives(settings: Settings, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MODEL_ENV, str(tmp_path / "no-model-here"))
+    messages = finish_and_deliver(settings, {**LOW_BACK, **OUTLOOK})
+    assert messages[0] == {"text": translate("en", "prediction.unavailable.no_model")}
+    assert "custom" in messages[-1]
+
+
+def test_a_failing_pdf_is_told_kindly_and_the_risk_result_stands(settings: Settings,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(_plan: Any) -> bytes:
+        raise RuntimeError("font missing")
+
+    monkeypatch.setattr(result_module, "to_pdf", broken)
+    messages = finish_and_deliver(settings, {**LOW_BACK, "outlook_offer": False})
+    assert messages == [{"text": translate("en", "careplan.unavailable")}]
+
+
+def test_a_red_flag_gets_no_plan(settings: Settings) -> None:
+    answers = {"consent": True, "pain_site": "low_back", "rf_saddle_numbness": True}
+    assert finish_and_deliver(settings, answers) == []
+
+
+def test_bot_web_serves_a_document_by_token_and_refuses_bad_tokens(settings: Settings) -> None:
+    messages = finish_and_deliver(settings, {**LOW_BACK, "outlook_offer": False})
+    token = messages[-1]["custom"]["document"].rsplit("/", 1)[1]
+
+    async def main() -> None:
+        async with TestClient(TestServer(create_app(settings, WebOptions()))) as client:
+            response = await client.get(f"/files/{token}")
+            assert response.status == 200 and response.content_type == "application/pdf"
+            assert (await response.read()).startswith(b"%PDF")
+            assert "care-plan-BT-" in response.headers["Content-Disposition"]
+            missing = await client.get("/files/" + "A" * 43)
+            assert missing.status == 404 and "no such file" in (await missing.json())["error"]
+            malformed = await client.get("/files/../etc")
+            assert malformed.status in (400, 404)
+            short = await client.get("/files/abc")
+            assert short.status == 400 and "malformed" in (await short.json())["error"]
+
+    asyncio.run(main())
+
+
+def test_erasing_a_conversation_erases_its_plan_and_files(settings: Settings) -> None:
+    sender = random_sender()
+    answers = {**LOW_BACK, "outlook_offer": False}
+    service = TriageService(settings, FLOW)
+    ResultDelivery(settings, FLOW).deliver(service.finish(sender, answers, "en"), answers, "en", today=TODAY)
+    from bot.store.repository import TriageRepository
+    with session_scope(settings.database_url) as db:
+        assert TriageRepository(db).erase(service.pseudonym(sender)) == 1
+    with session_scope(settings.database_url) as db:
+        assert db.query(Document).count() == 0 and db.query(CarePlanRecord).count() == 0
