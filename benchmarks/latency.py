@@ -34,12 +34,14 @@ from bot.store.migrate import upgrade
 from tests.conftest import make_settings
 from tests.e2e.servers import STARTUP_TIMEOUT, RunningStack, ensure_model, free_port, http
 
-# A low-risk back-pain triage typed from greeting to reference code: 19 messages.
+# A low-risk back-pain triage typed from greeting to reference code and care plan: 21 messages
+# (the last one is answered with the result, the care plan and its PDF).
 BACKTALK_SCRIPT = [
     "hi", "yes", "low back",
     *["no"] * 6,  # the six low-back red flags
+    "two weeks",  # episode duration
     "agree", "disagree", "disagree", "agree", "disagree", "disagree", "agree", "disagree",  # STarT Back 1-8
-    "slightly", "4",
+    "slightly", "4", "no thanks",  # bothersomeness, pain now, no outlook
 ]
 # The moodbot's happy path, cycled to as many messages as BackTalk's script so both bots see the
 # same number of turns per conversation.
