@@ -72,6 +72,7 @@ class ValidateTriageForm(FormValidationAction):
                 replies.tapped_value(item, tapped) if tapped is not None else value,
                 language,
                 channel=channel_of(tracker),
+                pain_site=tracker.get_slot("pain_site"),
             )
         except Exception:  # storage down: keep the conversation alive and ask again
             logger.exception("could not store the answer to %s", item.id)
@@ -81,8 +82,7 @@ class ValidateTriageForm(FormValidationAction):
             send(dispatcher, [replies.hint(item, language)])
             return {item.id: None, "language": language}
         # Items that follow from this answer (STarT MSK's duration item) are set with it.
-        derived = {d: v for d, v in flow().derived_values({item.id: canonical, "pain_site": tracker.get_slot("pain_site")}).items()
-                   if flow().item(d).derived_from == item.id}
+        derived = flow().derived_by(item.id, canonical, answers(tracker))
         return {item.id: canonical, **derived, "language": language}
 
 

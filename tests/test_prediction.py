@@ -654,3 +654,15 @@ def test_the_documented_schema_is_the_schema() -> None:
     section = doc.split("## The cohort CSV schema", 1)[1].split("\n## ", 1)[0]
     documented = re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE)
     assert documented == [c.name for c in COLUMNS]
+
+
+def test_every_graph_label_has_a_msgid_in_every_catalog() -> None:
+    from dataclasses import fields
+
+    from bot.i18n.catalog import SUPPORTED_LANGUAGES, translate
+    from bot.prediction.graph import LABEL_MSGIDS, GraphLabels, labels_from
+
+    assert set(LABEL_MSGIDS) == {f.name for f in fields(GraphLabels)}
+    for language in SUPPORTED_LANGUAGES:
+        labels = labels_from(lambda msgid: translate(language, msgid))
+        assert all(getattr(labels, name) for name in LABEL_MSGIDS)

@@ -3,7 +3,6 @@ it, the care plan as chat text and PDF, stored with the triage and served by bot
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from datetime import date
 from pathlib import Path
 from typing import Any, Dict, List

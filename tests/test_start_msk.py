@@ -5,11 +5,16 @@ from typing import Any, Dict
 
 import pytest
 
+from bot.config import Settings
 from bot.questionnaires.flow import TriageFlow
 from bot.questionnaires.loader import load_questionnaire
 from bot.paths import QUESTIONNAIRE_DIR
 from bot.scoring import start_msk
 from bot.scoring.start_back import IncompleteAnswers
+from bot.store.db import session_scope
+from bot.store.repository import TriageRepository
+from bot.triage.service import TriageService
+from tests.conftest import random_sender
 
 FLOW = TriageFlow()
 BOOLEAN_ITEMS = ("msk_2", "msk_3", "msk_4", "msk_5", "msk_6", "msk_7", "msk_8", "msk_9")
@@ -82,3 +87,17 @@ def test_the_duration_item_follows_from_the_episode_duration_and_is_never_asked(
     so_far = {"consent": True, "pain_site": "neck", "episode_duration": duration}
     assert FLOW.with_derived(so_far)["msk_3"] is six_months_or_more
     assert "msk_3" not in [i.id for i in FLOW.required_items(so_far)]
+
+
+def test_answering_the_duration_stores_the_derived_item_on_the_neck_path_only(settings: Settings) -> None:
+    service = TriageService(settings, FLOW)
+    stored = {}
+    for site in ("neck", "low_back"):
+        sender = random_sender()
+        service.accept_answer(sender, FLOW.item("consent"), True, "en")
+        service.accept_answer(sender, FLOW.item("episode_duration"), "over_3_years", "en", pain_site=site)
+        with session_scope(settings.database_url) as db:
+            triage = TriageRepository(db).current(service.pseudonym(sender))
+            stored[site] = {a.item_id: a.code for a in triage.answers}
+    assert stored["neck"]["msk_3"] == "true"
+    assert "msk_3" not in stored["low_back"]

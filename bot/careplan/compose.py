@@ -115,7 +115,10 @@ def compose(outcome: TriageOutcome, answers: Mapping[str, Any], language: str, *
         return translate(language, msgid, **values)
 
     path = flow.required_items(answers)
-    asked = [i for i in flow.items if i.applies_to(site) and answers.get(i.id) is not None and i.id != "consent"]
+    # Every answer on the patient's path (a stale answer left by "go back" is not), derived ones too.
+    on_path = {i.id for i in path}
+    asked = [i for i in flow.items if i.id != "consent" and answers.get(i.id) is not None
+             and (i.id in on_path or (i.derived_from in on_path and i.applies_to(site)))]
     red_flags = [i for i in path if i.questionnaire == "red_flags"]
     patient_options = matching_options(site, duration, group, "patient")
     clinician_options = matching_options(site, duration, group, "clinician")

@@ -50,6 +50,12 @@ class TriageFlow:
             if item.derived_from is not None and item.applies_to(answers.get("pain_site"))
         }
 
+    def derived_by(self, item_id: str, value: Any, answers: Mapping[str, Any]) -> Dict[str, Any]:
+        """The derived items that answering ``item_id`` with ``value`` fills, on this patient's path."""
+        with_answer = {**answers, item_id: value}
+        return {derived: derived_value for derived, derived_value in self.derived_values(with_answer).items()
+                if self.by_id[derived].derived_from == item_id and derived_value is not None}
+
     def with_derived(self, answers: Mapping[str, Any]) -> Dict[str, Any]:
         return {**answers, **self.derived_values(answers)}
 

@@ -8,11 +8,10 @@ logged and told to the patient kindly; the risk result they already have stands.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from bot.careplan.compose import Outlook, compose
+from bot.careplan.compose import CarePlan, Outlook, compose
 from bot.careplan.render import to_pdf, to_text
 from bot.config import Settings
 from bot.i18n.catalog import translate
@@ -29,23 +28,22 @@ logger = logging.getLogger(__name__)
 Message = Dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Delivery:
-    messages: List[Message]
-    outlook: Optional[Outlook]
-
-
 class ResultDelivery:
     def __init__(self, config: Settings, flow: TriageFlow) -> None:
         self.config = config
         self.flow = flow
 
-    def _store(self, reference_code: str, kind: str, media_type: str, filename: str, content: bytes) -> str:
+    def _store(self, reference_code: str, kind: str, media_type: str, filename: str, content: bytes,
+               plan: Optional[Tuple[CarePlan, str]] = None) -> str:
+        """Keep a file (and the care plan with its text) with the triage; returns the file's link."""
         with session_scope(self.config.database_url) as db:
             repo = TriageRepository(db)
             triage = repo.by_reference_code(reference_code)
             if triage is None:
                 raise LookupError(f"no triage with reference code {reference_code}")
+            if plan is not None:
+                care_plan, text = plan
+                repo.save_care_plan(triage, care_plan.language, care_plan.option_ids, care_plan.resource_ids, text)
             token = repo.add_document(triage, kind, media_type, filename, content)
         return f"{self.config.public_url}/files/{token}"
 
@@ -67,7 +65,7 @@ class ResultDelivery:
         lines = tuple(outlook_lines(result.text, t))
         url = self._store(outcome.reference_code, "outlook_png", "image/png",
                           f"outlook-{outcome.reference_code}.png", result.png)
-        # One message: the words are the image's text alternative (widget alt text, Telegram caption).
+        # The words are the image's text alternative (the widget's alt text; on Telegram, the message beside the photo).
         return [{"text": "\n".join(lines), "image": url}], Outlook(lines, result.png)
 
     def care_plan(self, outcome: TriageOutcome, answers: Mapping[str, Any], language: str, today: date,
@@ -76,15 +74,8 @@ class ResultDelivery:
         plan = compose(outcome, answers, language, created=today, flow=self.flow, outlook=outlook)
         text = to_text(plan)
         filename = f"care-plan-{outcome.reference_code}.pdf"
-        pdf = to_pdf(plan)
-        with session_scope(self.config.database_url) as db:
-            repo = TriageRepository(db)
-            triage = repo.by_reference_code(outcome.reference_code)
-            if triage is None:
-                raise LookupError(f"no triage with reference code {outcome.reference_code}")
-            repo.save_care_plan(triage, plan.language, plan.option_ids, plan.resource_ids, text)
-            token = repo.add_document(triage, "care_plan_pdf", "application/pdf", filename, pdf)
-        url = f"{self.config.public_url}/files/{token}"
+        url = self._store(outcome.reference_code, "care_plan_pdf", "application/pdf", filename, to_pdf(plan),
+                          plan=(plan, text))
         # One chat message per section (as Rasa's REST channel would split them anyway), then the PDF.
         sections = [{"text": section} for section in text.split("\n\n")]
         return [*sections, {"text": translate(language, "careplan.pdf"), "custom": {"document": url, "title": filename}}]

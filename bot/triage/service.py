@@ -50,6 +50,7 @@ class TriageService:
         value: Any,
         language: str,
         channel: Optional[str] = None,
+        pain_site: Optional[str] = None,
     ) -> Optional[Canonical]:
         """Interpret and store one answer; None means "ask again" and stores nothing.
 
@@ -71,9 +72,8 @@ class TriageService:
                 return canonical
             triage = repo.open(pseudonym, channel, language)
             repo.record_answer(triage, item.id, code_of(canonical))
-            for derived_id, derived in self.flow.derived_values({item.id: canonical}).items():
-                if derived is not None:
-                    repo.record_answer(triage, derived_id, code_of(derived))
+            for derived_id, derived in self.flow.derived_by(item.id, canonical, {"pain_site": pain_site}).items():
+                repo.record_answer(triage, derived_id, code_of(derived))
             if item.id == "pain_site":
                 triage.pain_site = str(canonical)
         return canonical
