@@ -167,11 +167,10 @@ def sbt(agree: List[int], bother: str) -> Dict[str, str]:
     return values
 
 
-def msk(pain: int, yes: List[int], impact: str) -> Dict[str, Any]:
-    """STarT MSK-style answers; msk_3 follows from the episode duration and is never asked."""
+def msk(pain: int, yes: List[int]) -> Dict[str, Any]:
+    """STarT MSK-style answers; msk_10 follows from the episode duration and is never asked."""
     values: Dict[str, Any] = {"msk_1": pain}
-    values.update({f"msk_{n}": n in yes for n in (2, 4, 5, 6, 7, 8, 9)})
-    values["msk_10"] = impact
+    values.update({f"msk_{n}": n in yes for n in range(2, 10)})
     return values
 
 
@@ -210,17 +209,17 @@ def stories() -> List[Story]:
         Story("neck pain, low risk")
         .start().answers_in_turn({"consent": True, "pain_site": "neck"})
         .answers_in_turn(no_flags("neck")).answers_in_turn({"episode_duration": "under_1_month"})
-        .answers_in_turn(msk(3, [], "slightly")).answer("2", "answer", 2).result(stage="done"),
+        .answers_in_turn(msk(3, [])).answer("2", "answer", 2).result(stage="done"),
         Story("neck pain, medium risk, by button")
         .start().answers_in_turn({"consent": True, "pain_site": "neck"}, button=True)
         .answers_in_turn(no_flags("neck"), button=True)
         .answers_in_turn({"episode_duration": "1_to_3_months"}, button=True)
-        .answers_in_turn(msk(6, [2, 4, 5, 6], "moderately"), button=True)
+        .answers_in_turn(msk(6, [2, 4, 5, 6]), button=True)
         .answer(None, "answer", 5, button=True).result(stage="done"),
         Story("neck and low back pain, high risk")
         .start().answers_in_turn({"consent": True, "pain_site": "both"})
         .answers_in_turn(no_flags("both")).answers_in_turn({"episode_duration": "over_3_years"})
-        .answers_in_turn(msk(8, [2, 4, 5, 6, 7, 8, 9], "extremely")).answer("9", "answer", 9)
+        .answers_in_turn(msk(9, [2, 3, 4, 5, 6, 7, 8, 9])).answer("9", "answer", 9)
         .result(stage="done"),
         Story("consent declined")
         .start().answer("no thanks", "answer", False).result(stage="declined")

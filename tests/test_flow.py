@@ -11,7 +11,7 @@ flow = TriageFlow()
 BACK_FLAGS = ["rf_saddle_numbness", "rf_bladder_bowel", "rf_leg_weakness", "rf_trauma", "rf_cancer", "rf_fever"]
 NECK_FLAGS = ["rf_bladder_bowel", "rf_cord_compression", "rf_neck_vascular", "rf_trauma", "rf_cancer", "rf_fever"]
 SBT = [f"sbt_{n}" for n in range(1, 10)]
-MSK_ASKED = [f"msk_{n}" for n in range(1, 11) if n != 3]  # msk_3 follows from the episode duration
+MSK_ASKED = [f"msk_{n}" for n in range(1, 10)]  # msk_10 follows from the episode duration
 OUTLOOK = ["age_band", "sex", "previous_episodes", *(f"fn_{n}" for n in range(1, 7)), "recovery_expectation",
            "work_status"]
 
@@ -63,7 +63,8 @@ def test_go_back_walks_the_patients_own_path() -> None:
     assert flow.previous_item("rf_cord_compression", answers).id == "rf_bladder_bowel"
     assert flow.previous_item("episode_duration", answers).id == "rf_fever"
     assert flow.previous_item("msk_1", answers).id == "episode_duration"
-    assert flow.previous_item("msk_4", answers).id == "msk_2"  # msk_3 is never asked
+    assert flow.previous_item("msk_2", answers).id == "msk_1"
+    assert flow.previous_item("pain_now", answers).id == "msk_9"  # msk_10 is never asked
     assert flow.previous_item("rf_bladder_bowel", answers).id == "pain_site"
 
 

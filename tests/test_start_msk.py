@@ -17,12 +17,12 @@ from bot.triage.service import TriageService
 from tests.conftest import random_sender
 
 FLOW = TriageFlow()
-BOOLEAN_ITEMS = ("msk_2", "msk_3", "msk_4", "msk_5", "msk_6", "msk_7", "msk_8", "msk_9")
+BOOLEAN_ITEMS = tuple(f"msk_{n}" for n in range(2, 11))
 
 
-def answers(pain: int = 0, yes: int = 0, impact: str = "not_at_all") -> Dict[str, Any]:
-    """``yes`` of the eight yes/no items answered yes, in order."""
-    values: Dict[str, Any] = {"msk_1": pain, "msk_10": impact}
+def answers(pain: int = 0, yes: int = 0) -> Dict[str, Any]:
+    """``yes`` of the nine yes/no items answered yes, in order."""
+    values: Dict[str, Any] = {"msk_1": pain}
     values.update({item: index < yes for index, item in enumerate(BOOLEAN_ITEMS)})
     return values
 
@@ -39,17 +39,18 @@ def test_a_total_outside_the_published_range_is_refused(total: int) -> None:
         start_msk.risk_group(total)
 
 
-@pytest.mark.parametrize("pain, yes, impact, total, group", [
-    (0, 0, "not_at_all", 0, "low"),
-    (4, 4, "moderately", 4, "low"),       # pain 0-4 scores 0
-    (5, 4, "moderately", 5, "medium"),    # pain 5-6 scores 1
-    (7, 4, "very_much", 7, "medium"),     # pain 7-10 scores 2, "very much" 1
-    (7, 5, "very_much", 8, "medium"),
-    (7, 6, "very_much", 9, "high"),
-    (10, 8, "extremely", 12, "high"),     # every item at its maximum
+@pytest.mark.parametrize("pain, yes, total, group", [
+    (0, 0, 0, "low"),
+    (4, 4, 4, "low"),       # pain 0-4 scores 0
+    (5, 4, 5, "medium"),    # pain 5-6 scores 1
+    (6, 7, 8, "medium"),
+    (7, 6, 8, "medium"),    # pain 7-8 scores 2
+    (8, 7, 9, "high"),
+    (9, 6, 9, "high"),      # pain 9-10 scores 3
+    (10, 9, 12, "high"),    # every item at its maximum
 ])
-def test_worked_examples(pain: int, yes: int, impact: str, total: int, group: str) -> None:
-    result = start_msk.score(answers(pain, yes, impact))
+def test_worked_examples(pain: int, yes: int, total: int, group: str) -> None:
+    result = start_msk.score(answers(pain, yes))
     assert (result.total, result.group) == (total, group)
 
 
@@ -82,11 +83,11 @@ def test_the_pain_site_picks_the_risk_tool(site: str, tool: str) -> None:
 
 @pytest.mark.parametrize("duration, six_months_or_more", [
     ("under_1_month", False), ("3_to_6_months", False), ("6_months_to_3_years", True), ("over_3_years", True)])
-def test_the_duration_item_follows_from_the_episode_duration_and_is_never_asked(duration: str,
+def test_the_six_months_item_follows_from_the_episode_duration_and_is_never_asked(duration: str,
                                                                                 six_months_or_more: bool) -> None:
     so_far = {"consent": True, "pain_site": "neck", "episode_duration": duration}
-    assert FLOW.with_derived(so_far)["msk_3"] is six_months_or_more
-    assert "msk_3" not in [i.id for i in FLOW.required_items(so_far)]
+    assert FLOW.with_derived(so_far)["msk_10"] is six_months_or_more
+    assert "msk_10" not in [i.id for i in FLOW.required_items(so_far)]
 
 
 def test_answering_the_duration_stores_the_derived_item_on_the_neck_path_only(settings: Settings) -> None:
@@ -99,5 +100,5 @@ def test_answering_the_duration_stores_the_derived_item_on_the_neck_path_only(se
         with session_scope(settings.database_url) as db:
             triage = TriageRepository(db).current(service.pseudonym(sender))
             stored[site] = {a.item_id: a.code for a in triage.answers}
-    assert stored["neck"]["msk_3"] == "true"
-    assert "msk_3" not in stored["low_back"]
+    assert stored["neck"]["msk_10"] == "true"
+    assert "msk_10" not in stored["low_back"]

@@ -161,21 +161,20 @@ def test_neck_pain_is_stratified_with_the_msk_rules_and_gets_neck_options(stack:
     assert p.asked == t("episode_duration.ask", "de")
     assert p.tap(t("episode_duration.over_3_years", "de")).texts == [t("start_msk.intro", "de"), t("msk_1.ask", "de")]
     p.say("8")
-    for answer in ["ja", "ja", "nein", "ja", "nein", "ja", "nein"]:  # msk_2, msk_4 ... msk_9 (msk_3 is not asked)
+    for answer in ["ja", "nein", "ja", "nein", "ja", "nein", "nein", "nein"]:  # msk_2 ... msk_9 (msk_10 is not asked)
         p.say(answer)
-    p.tap(t("option.very_much", "de"))
     assert p.asked == t("pain_now.ask", "de")
     p.say("7")  # neck patients are not offered the outlook: the model is built on the STarT Back items
     assert p.texts[2] == t("result.disclaimer_msk", "de")
     slots = p.slots()
-    # msk_1 8 -> 2, msk_3 (over 3 years) 1, four yes 4, very much 1: 8 of 12 -> medium (5-8)
-    assert (slots["risk_tool"], slots["risk_score"], slots["risk_group"], slots["msk_3"]) == ("start_msk", 8, "medium", True)
+    # msk_1 8 -> 2, three yes 3, msk_10 (over 3 years) 1: 6 of 12 -> medium (5-8)
+    assert (slots["risk_tool"], slots["risk_score"], slots["risk_group"], slots["msk_10"]) == ("start_msk", 6, "medium", True)
     plan = "\n\n".join(p.texts)
     assert t("treatment.topical_neck.name", "de") in plan and t("treatment.medication_back.name", "de") != ""
     assert t("treatment.exercise_therapy.name", "de") in plan and t("treatment.psychological_care.name", "de") not in plan
     care_plan_pdf(p)
     (stored,) = p.stored()
-    assert (stored.risk_tool, stored.risk_score, stored.answer_codes["msk_3"]) == ("start_msk", 8, "true")
+    assert (stored.risk_tool, stored.risk_score, stored.answer_codes["msk_10"]) == ("start_msk", 6, "true")
 
 
 def test_a_red_flag_stops_the_questionnaire_with_urgent_advice(stack: RunningStack) -> None:
