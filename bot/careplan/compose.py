@@ -25,7 +25,7 @@ RISK_NAMES = {"low": mark("careplan.risk.low"), "medium": mark("careplan.risk.me
               "high": mark("careplan.risk.high")}
 RISK_MEANINGS = {"low": mark("result.low"), "medium": mark("result.medium"), "high": mark("result.high")}
 YES, NO = mark("option.yes"), mark("option.no")
-# Babel has no "nb" data in some versions' short lists; every supported language has long dates.
+# Long dates ("25 November 2026", "25. studenoga 2026.") cannot be misread as day/month or month/day.
 DATE_FORMAT = "long"
 
 
