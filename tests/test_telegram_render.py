@@ -18,7 +18,7 @@ from bot.telegram.render import (
     split_text,
     telegram_length,
 )
-from bot.triage.replies import buttons_for
+from bot.triage.replies import MAX_NUMBER_BUTTONS, buttons_for
 
 
 def layout(markup: InlineKeyboardMarkup) -> list[list[tuple[str, str]]]:
@@ -49,7 +49,7 @@ def test_every_questionnaire_and_language_button_fits_telegram_callback_data() -
     for item in load_triage():
         for language in ("en", "de", "pl"):
             markup = keyboard(buttons_for(item, language))
-            if item.kind == "integer" and item.maximum - item.minimum > 10:  # typed (days off 0-28)
+            if item.kind == "integer" and item.maximum - item.minimum > MAX_NUMBER_BUTTONS:  # typed (days off 0-28)
                 assert markup is None
                 continue
             assert markup is not None

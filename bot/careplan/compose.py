@@ -11,20 +11,17 @@ from datetime import date
 from typing import Any, Mapping, Optional, Tuple
 
 from babel.dates import format_date
-from babel.numbers import format_decimal
 
 from bot.careplan.options import matching_options
 from bot.careplan.resources import Resource, choose_resources
 from bot.i18n.catalog import mark, normalise_language, translate
 from bot.questionnaires.flow import TriageFlow
-from bot.questionnaires.model import Item
-from bot.triage.replies import DISCLAIMERS
+from bot.triage.replies import DISCLAIMERS, answer_label
 from bot.triage.service import TriageOutcome
 
 RISK_NAMES = {"low": mark("careplan.risk.low"), "medium": mark("careplan.risk.medium"),
               "high": mark("careplan.risk.high")}
 RISK_MEANINGS = {"low": mark("result.low"), "medium": mark("result.medium"), "high": mark("result.high")}
-YES, NO = mark("option.yes"), mark("option.no")
 # Long dates ("25 November 2026", "25. studenoga 2026.") cannot be misread as day/month or month/day.
 DATE_FORMAT = "long"
 
@@ -80,16 +77,6 @@ class CarePlan:
     resource_ids: Tuple[str, ...] = field(default=())
 
 
-def answer_text(item: Item, value: Any, language: str) -> str:
-    """A canonical answer as the patient saw it: the button's words, or the number."""
-    if item.kind == "boolean":
-        return translate(language, YES if value else NO)
-    if item.kind == "integer":
-        return format_decimal(int(value), locale=language)
-    option = item.option(str(value))
-    return translate(language, option.label) if option is not None else str(value)
-
-
 def _score_line(outcome: TriageOutcome, language: str, risk_name: str) -> str:
     if outcome.risk_tool == "start_msk":
         return translate(language, "careplan.clinician.score_start_msk", total=outcome.risk_score, group=risk_name)
@@ -132,8 +119,8 @@ def compose(outcome: TriageOutcome, answers: Mapping[str, Any], language: str, *
         date_line=t(mark("careplan.date"), date=format_date(created, DATE_FORMAT, locale=language)),
         pain_heading=t(mark("careplan.heading.pain")),
         pain_lines=(
-            t(mark("careplan.pain_site"), site=answer_text(flow.item("pain_site"), site, language)),
-            t(mark("careplan.duration"), duration=answer_text(flow.item("episode_duration"), duration, language)),
+            t(mark("careplan.pain_site"), site=answer_label(flow.item("pain_site"), site, language)),
+            t(mark("careplan.duration"), duration=answer_label(flow.item("episode_duration"), duration, language)),
         ),
         risk_heading=t(mark("careplan.heading.risk")),
         risk_name=risk_name,
@@ -151,7 +138,7 @@ def compose(outcome: TriageOutcome, answers: Mapping[str, Any], language: str, *
         clinician_heading=t(mark("careplan.heading.clinician")),
         clinician_score=_score_line(outcome, language, risk_name),
         clinician_answers_heading=t(mark("careplan.clinician.answers")),
-        clinician_answers=tuple(Entry(t(i.text), answer_text(i, answers[i.id], language)) for i in asked),
+        clinician_answers=tuple(Entry(t(i.text), answer_label(i, answers[i.id], language)) for i in asked),
         clinician_options_heading=t(mark("careplan.clinician.options")),
         clinician_options=tuple(Entry(t(o.name), t(o.about)) for o in clinician_options),
         footer=t(mark("careplan.footer")),

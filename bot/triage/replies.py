@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Sequence, Tuple
 
 import yaml
 from babel.numbers import format_decimal
@@ -14,6 +14,7 @@ from bot.questionnaires.model import Item
 from bot.triage.service import TriageOutcome
 
 Message = Dict[str, Any]
+YES, NO = mark("option.yes"), mark("option.no")
 # A 0-10 scale gets a button per number; wider ranges are typed.
 MAX_NUMBER_BUTTONS = 10
 # What each risk group means, and what may help (stratified care, Hill et al. Lancet 2011).
@@ -41,21 +42,27 @@ def tapped_value(item: Item, code: str) -> Any:
     return code
 
 
+def answer_label(item: Item, value: Any, language: str) -> str:
+    """A canonical answer in the words its button shows (a button title, a care-plan line)."""
+    if item.kind == "boolean":
+        return translate(language, YES if value else NO)
+    if item.kind == "integer":
+        return format_decimal(int(value), locale=language)
+    option = item.option(str(value))
+    return translate(language, option.label) if option is not None else str(value)
+
+
 def buttons_for(item: Item, language: str) -> List[Dict[str, str]]:
     if item.kind == "boolean":
-        return [
-            {"title": translate(language, "option.yes"), "payload": answer_payload("yes")},
-            {"title": translate(language, "option.no"), "payload": answer_payload("no")},
-        ]
-    if item.kind == "integer":
+        coded: List[Tuple[str, Any]] = [("yes", True), ("no", False)]
+    elif item.kind == "integer":
         assert item.minimum is not None and item.maximum is not None
         if item.maximum - item.minimum > MAX_NUMBER_BUTTONS:
             return []  # e.g. days off (0-28): typed, the hint gives the range
-        return [
-            {"title": format_decimal(n, locale=language), "payload": answer_payload(str(n))}
-            for n in range(item.minimum, item.maximum + 1)
-        ]
-    return [{"title": translate(language, o.label), "payload": answer_payload(o.code)} for o in item.options]
+        coded = [(str(n), n) for n in range(item.minimum, item.maximum + 1)]
+    else:
+        coded = [(o.code, o.code) for o in item.options]
+    return [{"title": answer_label(item, value, language), "payload": answer_payload(code)} for code, value in coded]
 
 
 def question(item: Item, language: str, intros: Sequence[str] = ()) -> List[Message]:
