@@ -153,9 +153,10 @@ class ActionTriageResult(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         language = language_of(tracker)
-        outcome = service().finish(tracker.sender_id, answers(tracker), language)
+        so_far = answers(tracker)
+        outcome = service().finish(tracker.sender_id, so_far, language)
         send(dispatcher, replies.outcome_messages(outcome, language))
-        send(dispatcher, result_delivery().deliver(outcome, answers(tracker), language))
+        send(dispatcher, result_delivery().deliver(outcome, so_far, language))
         if outcome.kind == "declined":
             return [SlotSet("stage", "declined")]
         events: List[EventType] = [

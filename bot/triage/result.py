@@ -86,7 +86,6 @@ class ResultDelivery:
         if outcome.kind != "risk":
             return []
         today = today or date.today()
-        answers = self.flow.with_derived(answers)
         messages: List[Message] = []
         outlook: Optional[Outlook] = None
         try:
