@@ -58,12 +58,18 @@ class TriageSession(Base):
     red_flag = Column(String(32), nullable=True)
     needs_attention = Column(Boolean, nullable=False, default=False)
     reference_code = Column(String(12), nullable=True, unique=True)
+    # The clinic the patient came through (deep link, widget attribute) or the default clinic.
+    clinic_id = Column(Integer, ForeignKey("clinics.id"), nullable=True, index=True)
+    # The clinic team's own progress with this patient: new -> seen -> booked.
+    review_status = Column(String(8), nullable=False, default="new", server_default="new", index=True)
 
     answers = relationship(
         "Answer", back_populates="session", cascade="all, delete-orphan", order_by="Answer.id"
     )
     care_plan = relationship("CarePlanRecord", uselist=False, cascade="all, delete-orphan")
     documents = relationship("Document", cascade="all, delete-orphan")
+    decisions = relationship("Decision", cascade="all, delete-orphan", order_by="Decision.id")
+    clinic = relationship("Clinic")
 
 
 class Answer(Base):
@@ -78,6 +84,9 @@ class Answer(Base):
     )
     item_id = Column(String(40), nullable=False)
     code = Column(String(40), nullable=False)
+    # The patient's own words when the answer was typed rather than tapped, encrypted (Fernet) since
+    # free text may hold anything; shown to the clinician as typed.
+    typed_encrypted = Column(Text, nullable=True)
     answered_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
 
     session = relationship("TriageSession", back_populates="answers")
@@ -129,3 +138,109 @@ class Document(Base):
     filename = Column(String(80), nullable=False)
     content = Column(LargeBinary, nullable=False)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Clinic(Base):
+    """A clinic (or team) that receives triages. Patients reach it through its ``code``: the Telegram
+    deep link ``t.me/<bot>?start=<code>`` or the widget's ``data-clinic="<code>"``. A triage that names
+    no known clinic goes to the default clinic, when one is set."""
+
+    __tablename__ = "clinics"
+
+    id = Column(Integer, primary_key=True)
+    code = Column(String(64), nullable=False, unique=True)
+    name = Column(String(120), nullable=False)
+    is_default = Column(Boolean, nullable=False, default=False)
+    # Where "a triage needs you" is said: no clinical content goes there, only code, urgency and link.
+    notify_email = Column(String(254), nullable=True)
+    notify_telegram_chat = Column(String(32), nullable=True)  # the clinic team's group chat id
+    notify_every_triage = Column(Boolean, nullable=False, default=False)  # else red flags and high risk only
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class User(Base):
+    """A clinician, researcher or admin account of the clinic workspace. Passwords are argon2 hashes;
+    there is no default account or password (accounts come from ``backtalk users add``)."""
+
+    __tablename__ = "users"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, unique=True)
+    password_hash = Column(String(255), nullable=False)
+    role = Column(String(16), nullable=False)  # clinician | researcher | admin
+    clinic_id = Column(Integer, ForeignKey("clinics.id"), nullable=True, index=True)
+    language = Column(String(8), nullable=False, default="en")
+    disabled = Column(Boolean, nullable=False, default=False)
+    failed_logins = Column(Integer, nullable=False, default=0)
+    locked_until = Column(DateTime(timezone=True), nullable=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    password_changed_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    clinic = relationship("Clinic")
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie carries a random token; only its SHA-256 is stored, so a copy
+    of the database opens no session."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash = Column(String(64), primary_key=True)
+    user_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    last_seen_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    expires_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class Decision(Base):
+    """What a clinician decided for a triage: options of treatment_options.yml, "referred elsewhere"
+    and a note. The latest decision of a triage is its current one; earlier ones stay as history."""
+
+    __tablename__ = "decisions"
+
+    id = Column(Integer, primary_key=True)
+    session_id = Column(
+        Integer, ForeignKey("triage_sessions.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    user_id = Column(Integer, ForeignKey("users.id"), nullable=False, index=True)
+    option_ids = Column(Text, nullable=False, default="")  # space-separated ids of treatment_options.yml
+    referred_elsewhere = Column(Boolean, nullable=False, default=False)
+    note = Column(Text, nullable=True)
+    decided_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+
+    user = relationship("User")
+
+
+class AuditEvent(Base):
+    """Append-only trail of who saw, decided or exported what (database triggers refuse UPDATE and
+    DELETE). ``username`` is copied so the trail outlives a renamed or removed account."""
+
+    __tablename__ = "audit_events"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    user_id = Column(Integer, nullable=True)
+    username = Column(String(64), nullable=True)
+    action = Column(String(32), nullable=False)
+    reference_code = Column(String(12), nullable=True, index=True)
+    detail = Column(Text, nullable=True)  # JSON: filters, counts; never clinical content
+
+
+class Notification(Base):
+    """Transactional outbox: written in the same transaction that finishes a triage, sent by the
+    worker (e-mail and/or the clinic's Telegram group), each row exactly once."""
+
+    __tablename__ = "notifications"
+
+    id = Column(Integer, primary_key=True)
+    clinic_id = Column(Integer, ForeignKey("clinics.id", ondelete="CASCADE"), nullable=False)
+    session_id = Column(Integer, ForeignKey("triage_sessions.id", ondelete="CASCADE"), nullable=False, index=True)
+    channel = Column(String(16), nullable=False)  # email | telegram
+    urgency = Column(String(16), nullable=False)  # red_flag | high_risk | routine
+    status = Column(String(16), nullable=False, default="pending", index=True)  # pending | sent | failed
+    attempts = Column(Integer, nullable=False, default=0)
+    last_error = Column(String(255), nullable=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    next_attempt_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    sent_at = Column(DateTime(timezone=True), nullable=True)
