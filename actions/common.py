@@ -64,6 +64,19 @@ def send_language_picker(dispatcher: CollectingDispatcher) -> None:
     dispatcher.utter_message(text=prompt, buttons=language_buttons())
 
 
+def clinic_hint(tracker: Tracker) -> Optional[str]:
+    """The clinic code a channel passed with the message (the widget's data-clinic attribute)."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    code = metadata.get("clinic")
+    return code if isinstance(code, str) and code else None
+
+
+def typed_text(tracker: Tracker) -> Optional[str]:
+    """The patient's message as typed (None for a tapped button, whose payload is no words of theirs)."""
+    text = (tracker.latest_message or {}).get("text")
+    return text if isinstance(text, str) and text and not text.startswith("/") else None
+
+
 def channel_of(tracker: Tracker) -> Optional[str]:
     return (tracker.get_latest_input_channel() or None)
 

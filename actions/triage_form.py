@@ -14,6 +14,7 @@ from actions.common import (
     answers,
     button_code,
     channel_of,
+    clinic_hint,
     flow,
     latest_intent,
     requested_before_latest_message,
@@ -21,6 +22,7 @@ from actions.common import (
     send_language_picker,
     service,
     settle_language,
+    typed_text,
 )
 from bot.i18n.catalog import translate
 from bot.questionnaires.model import Item
@@ -73,6 +75,8 @@ class ValidateTriageForm(FormValidationAction):
                 language,
                 channel=channel_of(tracker),
                 pain_site=tracker.get_slot("pain_site"),
+                clinic_code=clinic_hint(tracker),
+                typed=typed_text(tracker) if tapped is None else None,
             )
         except Exception:  # storage down: keep the conversation alive and ask again
             logger.exception("could not store the answer to %s", item.id)

@@ -117,6 +117,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     commands.add_parser("web", help="run bot.web only")
     commands.add_parser("telegram", help="run the Telegram channel only (needs TELEGRAM_BOT_TOKEN)")
     _add_predictor_commands(commands)
+    from bot.clinic.cli import add_commands as add_clinic_commands
+
+    add_clinic_commands(commands)
     args = parser.parse_args(argv)
 
     if args.command == "init-env":
@@ -129,6 +132,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "predictor":
         return predictor(args)
     config = settings()
+    if args.command in ("users", "clinics"):
+        from bot.clinic.cli import run as run_clinic_command
+
+        return run_clinic_command(args, config)
     if args.command == "db":
         from bot.store.migrate import upgrade
 

@@ -52,14 +52,18 @@ class RasaClient:
             await self._session.close()
             self._session = None
 
-    async def send(self, sender: str, message: str, language: Optional[str], channel: str = "telegram") -> List[Dict[str, Any]]:
-        """Rasa's replies to ``message`` from ``sender`` (a pseudonym).
+    async def send(self, sender: str, message: str, language: Optional[str], channel: str = "telegram",
+                   clinic: Optional[str] = None) -> List[Dict[str, Any]]:
+        """Rasa's replies to ``message`` from ``sender`` (a pseudonym); ``clinic`` is the clinic code
+        the page named (the triage goes to that clinic).
 
         Retried only when the message surely did not reach Rasa (connection refused, 502/503/504):
         resending after a timeout could answer the same question twice."""
         metadata: Dict[str, Any] = {"channel": channel}
         if language:
             metadata["language"] = language
+        if clinic:
+            metadata["clinic"] = clinic
         payload = {"sender": sender, "message": message, "metadata": metadata}
         delay = self.first_delay
         for attempt in range(1, self.attempts + 1):

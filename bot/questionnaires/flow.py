@@ -59,6 +59,15 @@ class TriageFlow:
     def with_derived(self, answers: Mapping[str, Any]) -> Dict[str, Any]:
         return {**answers, **self.derived_values(answers)}
 
+    def answered_on_path(self, answers: Mapping[str, Any]) -> List[Item]:
+        """The answered items on this patient's path, derived ones too, in questionnaire order; an
+        answer left behind by "go back" onto another path (e.g. another pain site) is not."""
+        answers = self.with_derived(answers)
+        on_path = {i.id for i in self.required_items(answers)}
+        site = answers.get("pain_site")
+        return [i for i in self.items if answers.get(i.id) is not None
+                and (i.id in on_path or (i.derived_from in on_path and i.applies_to(site)))]
+
     def risk_tool(self, answers: Mapping[str, Any]) -> Optional[str]:
         """Which risk instrument this patient's path uses (the first one it reaches)."""
         return next((i.questionnaire for i in self.items if i.questionnaire in RISK_TOOLS

@@ -65,6 +65,14 @@ class Item:
             )
         return isinstance(value, str) and self.option(value) is not None
 
+    def value_of(self, code: str) -> Any:
+        """The canonical value of a stored answer code (the inverse of how answers are stored)."""
+        if self.kind == "boolean":
+            return code == "true"
+        if self.kind == "integer":
+            return int(code)
+        return code
+
     def applies_to(self, pain_site: Optional[str]) -> bool:
         return self.sites is None or pain_site in self.sites
 

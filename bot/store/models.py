@@ -4,6 +4,7 @@ Telegram chat id, to send follow-ups) is stored encrypted."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Optional
 
 from sqlalchemy import (
     Boolean,
@@ -33,6 +34,14 @@ Base = declarative_base(metadata=metadata)
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def as_utc(moment: Optional[datetime]) -> Optional[datetime]:
+    """A stored moment as an aware UTC datetime: SQLite gives back naive values for timezone-aware
+    columns (they were written in UTC), PostgreSQL aware ones."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment
 
 
 class TriageSession(Base):

@@ -39,24 +39,32 @@ class TriageRepository:
             ).scalars()
         )
 
-    def open(self, pseudonym: str, channel: Optional[str], language: str) -> TriageSession:
-        """The triage in progress, created on consent if there is none."""
+    def open(self, pseudonym: str, channel: Optional[str], language: str,
+             clinic_id: Optional[int] = None) -> TriageSession:
+        """The triage in progress, created on consent if there is none (for ``clinic_id``'s clinic)."""
         existing = self.current(pseudonym)
         if existing is not None:
             existing.language = language
             return existing
-        triage = TriageSession(pseudonym=pseudonym, channel=channel, language=language)
+        triage = TriageSession(pseudonym=pseudonym, channel=channel, language=language, clinic_id=clinic_id)
         self.session.add(triage)
         self.session.flush()
         return triage
 
-    def record_answer(self, triage: TriageSession, item_id: str, code: str) -> None:
+    def record_answer(self, triage: TriageSession, item_id: str, code: str,
+                      typed_encrypted: Optional[str] = None) -> None:
+        """Upsert one answer; ``typed_encrypted`` (the patient's words, encrypted) replaces earlier
+        words only when given, so re-recording at the end keeps them."""
         answer = next((a for a in triage.answers if a.item_id == item_id), None)
         if answer is None:
-            triage.answers.append(Answer(item_id=item_id, code=code))
-        elif answer.code != code:
-            answer.code = code
-            answer.answered_at = utcnow()
+            triage.answers.append(Answer(item_id=item_id, code=code, typed_encrypted=typed_encrypted))
+        else:
+            if answer.code != code:
+                answer.code = code
+                answer.answered_at = utcnow()
+                answer.typed_encrypted = typed_encrypted
+            elif typed_encrypted is not None:
+                answer.typed_encrypted = typed_encrypted
         triage.updated_at = utcnow()
 
     def abandon(self, pseudonym: str) -> None:

@@ -2,16 +2,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Dict, Mapping, Optional
 
+from sqlalchemy.orm import Session
+
 from bot.config import Settings, settings as load_settings
+from bot.clinic.accounts import clinic_for_patient
 from bot.privacy.pseudonym import pseudonymise
+from bot.privacy.text_cipher import TextCipher
 from bot.questionnaires.flow import TriageFlow
 from bot.questionnaires.interpret import Canonical, interpret
 from bot.questionnaires.model import Item
 from bot.scoring import start_back, start_msk
 from bot.store.db import session_scope
-from bot.store.models import utcnow
+from bot.store.models import TelegramChat, utcnow
 from bot.store.repository import TriageRepository
 
 
@@ -43,6 +48,21 @@ class TriageService:
     def pseudonym(self, sender_id: str) -> str:
         return pseudonymise(sender_id, self.config.pseudonym_key)
 
+    @cached_property
+    def text_cipher(self) -> TextCipher:
+        return TextCipher(self.config.encryption_key)
+
+    @staticmethod
+    def _clinic_id(db: Session, pseudonym: str, clinic_code: Optional[str]) -> Optional[int]:
+        """The clinic a new triage belongs to: the code the channel passed (the widget's
+        data-clinic), else the code stored with a Telegram chat (its /start deep link), else the
+        default clinic; None when no clinic is set up."""
+        if clinic_code is None:
+            chat = db.get(TelegramChat, pseudonym)
+            clinic_code = chat.clinic_code if chat is not None else None
+        clinic = clinic_for_patient(db, clinic_code)
+        return clinic.id if clinic is not None else None
+
     def accept_answer(
         self,
         sender_id: str,
@@ -51,27 +71,32 @@ class TriageService:
         language: str,
         channel: Optional[str] = None,
         pain_site: Optional[str] = None,
+        clinic_code: Optional[str] = None,
+        typed: Optional[str] = None,
     ) -> Optional[Canonical]:
         """Interpret and store one answer; None means "ask again" and stores nothing.
 
-        Nothing is stored before consent; consent opens the stored triage, and declining erases
-        whatever an earlier "yes" had stored.
+        Nothing is stored before consent; consent opens the stored triage (for the clinic the
+        patient's link named, see ``clinic_of``), and declining erases whatever an earlier "yes" had
+        stored. ``typed`` is the patient's own words when the answer was typed, kept encrypted for
+        their clinician.
         """
         canonical = interpret(item, value, language)
         if canonical is None:
             return None
         pseudonym = self.pseudonym(sender_id)
+        words = self.text_cipher.encrypt(typed) if typed and typed.strip() else None
         with session_scope(self.config.database_url) as db:
             repo = TriageRepository(db)
             if item.id == "consent":
                 if canonical is True:
-                    triage = repo.open(pseudonym, channel, language)
-                    repo.record_answer(triage, item.id, "true")
+                    triage = repo.open(pseudonym, channel, language, self._clinic_id(db, pseudonym, clinic_code))
+                    repo.record_answer(triage, item.id, "true", words)
                 else:
                     repo.erase(pseudonym)
                 return canonical
-            triage = repo.open(pseudonym, channel, language)
-            repo.record_answer(triage, item.id, code_of(canonical))
+            triage = repo.open(pseudonym, channel, language, self._clinic_id(db, pseudonym, clinic_code))
+            repo.record_answer(triage, item.id, code_of(canonical), words)
             for derived_id, derived in self.flow.derived_by(item.id, canonical, {"pain_site": pain_site}).items():
                 repo.record_answer(triage, derived_id, code_of(derived))
             if item.id == "pain_site":
@@ -93,7 +118,7 @@ class TriageService:
                 done = repo.latest(pseudonym)
                 if done is not None and done.reference_code:
                     return _outcome_of(done)
-                triage = repo.open(pseudonym, None, language)
+                triage = repo.open(pseudonym, None, language, self._clinic_id(db, pseudonym, None))
             for item in self.flow.items:
                 if answers.get(item.id) is not None and item.applies_to(answers.get("pain_site")):
                     repo.record_answer(triage, item.id, code_of(answers[item.id]))

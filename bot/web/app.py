@@ -1,5 +1,6 @@
 """The web application: /widget.js (the embeddable chat widget), /chat (a demo page embedding it),
-/api/chat, which forwards to Rasa's REST channel, and /api/widget-strings/{lang}.
+/api/chat, which forwards to Rasa's REST channel, /api/widget-strings/{lang}, and the clinic
+workspace under /clinic (bot/clinic/web.py).
 
 The browser's conversation id is pseudonymised here, before it reaches Rasa or any database.
 Requests are checked at the door: size (413), JSON (400), the page's origin (403; WIDGET_ALLOWED_ORIGINS
@@ -18,6 +19,7 @@ from typing import Any, Dict, FrozenSet, Optional, Tuple
 
 from aiohttp import web
 
+from bot.clinic.web import clinic_app
 from bot.config import Settings, settings as load_settings
 from bot.i18n.catalog import supported_language
 from bot.i18n.languages import named_language
@@ -142,7 +144,7 @@ async def chat_api(request: web.Request) -> web.Response:
     sender = pseudonymise(f"web:{chat.conversation_id}", request.app[CONFIG_KEY].pseudonym_key)
     rasa = request.app[RASA_KEY]
     try:
-        messages = await rasa.send(sender, chat.message, chat.language, channel="web")
+        messages = await rasa.send(sender, chat.message, chat.language, channel="web", clinic=chat.clinic)
     except RasaUnavailable as error:
         logger.error("%s", error)
         if error.status is not None:  # Rasa answered, but with an error
@@ -212,6 +214,7 @@ def create_app(config: Settings | None = None, options: WebOptions | None = None
     app.router.add_options("/api/chat", preflight)
     app.router.add_get("/api/widget-strings/{lang}", widget_strings_api)
     app.router.add_options("/api/widget-strings/{lang}", preflight)
+    app.add_subapp("/clinic", clinic_app(app[CONFIG_KEY]))
     return app
 
 

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 MAX_MESSAGE_CHARS = 2000
 CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+CLINIC_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class BadRequest(ValueError):
@@ -24,6 +25,7 @@ class ChatRequest:
     conversation_id: str
     message: str
     language: Optional[str]
+    clinic: Optional[str] = None  # the page's data-clinic: which clinic receives the triage
 
 
 def parse_chat_request(body: Any) -> ChatRequest:
@@ -40,7 +42,10 @@ def parse_chat_request(body: Any) -> ChatRequest:
         raise BadRequest(413, f"message is longer than {MAX_MESSAGE_CHARS} characters")
     if language is not None and (not isinstance(language, str) or len(language) > 16):
         raise BadRequest(400, "language must be a short language tag such as 'en' or 'de-CH'")
-    return ChatRequest(conversation_id, message.strip(), language)
+    clinic = body.get("clinic")
+    if clinic is not None and (not isinstance(clinic, str) or not CLINIC_CODE.match(clinic)):
+        raise BadRequest(400, "clinic must be 1-64 letters, digits, '-' or '_'")
+    return ChatRequest(conversation_id, message.strip(), language, clinic)
 
 
 def safe_url(value: Any) -> Optional[str]:

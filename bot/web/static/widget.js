@@ -24,6 +24,7 @@
   var MAX_CHARS = 2000; // bot.web answers 413 beyond this
   var MAX_RETRIES = 3; // after a 429, wait Retry-After and send again this often
   var hint = script.getAttribute("data-language") || navigator.language || "en";
+  var clinic = script.getAttribute("data-clinic"); // which clinic receives the triage (its code)
 
   // Colours, text on background. tests/test_web.py checks every pair in CONTRAST_PAIRS is at
   // least 4.5:1 (WCAG 2.1 AA): ink/paper 16.6, ink/bubble 14.7, paper/brand 8.9, brand/paper 8.9,
@@ -393,7 +394,8 @@
       method: "POST",
       credentials: "omit",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ conversation_id: conversationId, message: message, language: hint })
+      body: JSON.stringify(clinic ? { conversation_id: conversationId, message: message, language: hint, clinic: clinic }
+                                  : { conversation_id: conversationId, message: message, language: hint })
     }).then(function (response) {
       if (response.status === 429 && attempt < MAX_RETRIES) {
         var wait = parseInt(response.headers.get("Retry-After"), 10) || 2;

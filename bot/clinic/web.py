@@ -1,0 +1,511 @@
+"""The clinic workspace on bot.web under /clinic: sign-in, the queue, summaries, decisions, My
+Statistics and (for admins) the audit trail. Server-rendered Jinja pages with a little progressive
+JavaScript; every page is in the signed-in user's language (message catalogs).
+
+Security, in one place: server-side sessions (bot/clinic/sessions.py) in an HttpOnly SameSite=Strict
+cookie (Secure over https), a CSRF token on every form (the sign-in form uses a double-submit cookie,
+since there is no session yet), sign-in rate-limited per client address on top of the per-account
+lock-out, another clinic's triage answers 404 like a triage that does not exist, pages are
+``no-store`` with a strict Content-Security-Policy, and every view of a summary, decision and export
+is audited.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional, TypeVar
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import jinja2
+from aiohttp import web
+from babel.dates import format_datetime
+from multidict import MultiDictProxy
+from sqlalchemy.orm import Session
+
+from bot import audit
+from bot.careplan.options import load_options
+from bot.clinic import accounts, sessions
+from bot.clinic.labels import GROUP_LABELS, PERIOD_NAMES, RISK_FILTER_NAMES, SITE_NAMES
+from bot.clinic.decisions import DecisionError, record_decision, set_review_status
+from bot.clinic.queue import (
+    REVIEW_STATUSES,
+    RISK_FILTERS,
+    SITES,
+    FilterError,
+    parse_filter,
+    queue,
+    triage_of_clinic,
+)
+from bot.clinic.statistics import GROUPS, concordance_chart, my_statistics
+from bot.clinic.summary import GROUP_NAMES, REVIEW_NAMES, STATUS_NAMES, build_summary
+from bot.config import Settings
+from bot.i18n.catalog import mark, translate
+from bot.privacy.text_cipher import TextCipher
+from bot.store.db import session_scope
+from bot.store.models import Clinic, Document, User
+from bot.web.limits import RateLimit, RateLimiter, retry_after_header
+
+logger = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+SESSION_COOKIE = "bt_session"
+SIGN_IN_COOKIE = "bt_sign_in"
+CLINIC_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+              "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+# Ten sign-in attempts per client address a minute, on top of the per-account lock-out.
+SIGN_IN_LIMIT = RateLimit(messages=10, seconds=60)
+PERIODS = {"30": 30, "90": 90, "365": 365, "all": None}
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    config: Settings
+    cipher: TextCipher
+    sign_in_limiter: RateLimiter
+    secure_cookies: bool
+    zone: ZoneInfo
+
+
+WORKSPACE_KEY = web.AppKey("clinic_workspace", Workspace)
+
+
+def _zone() -> ZoneInfo:
+    name = os.environ.get("BACKTALK_TIMEZONE", "UTC")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"BACKTALK_TIMEZONE: {name!r} is not a time zone such as Europe/Oslo") from None
+
+
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals.update(translate=translate, urlencode=urlencode, group_names=GROUP_NAMES,
+                               review_names=REVIEW_NAMES, status_names=STATUS_NAMES, site_names=SITE_NAMES,
+                               risk_filter_names=RISK_FILTER_NAMES, group_labels=GROUP_LABELS,
+                               period_names=PERIOD_NAMES)
+    return environment
+
+
+TEMPLATES = _environment()
+
+
+# -- plumbing ---------------------------------------------------------------------------------------
+
+def _headers(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    return {"Content-Security-Policy": CLINIC_CSP, "Cache-Control": "no-store", "X-Frame-Options": "DENY",
+            **(extra or {})}
+
+
+def render(template: str, status: int = 200, headers: Optional[Dict[str, str]] = None, **context: Any) -> web.Response:
+    html = TEMPLATES.get_template(template).render(**context)
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8", headers=_headers(headers))
+
+
+def error_page(status: int, language: str, message_id: str, user: Optional[User] = None, csrf: str = "",
+               **values: Any) -> web.Response:
+    return render("error.html", status=status, lang=language, user=user, csrf=csrf, clinic=None,
+                  title=translate(language, "clinic.error.title"), message=translate(language, message_id, **values))
+
+
+async def _in_db(request: web.Request, work: Callable[[Session], T]) -> T:
+    """Run blocking database work off the event loop, in one transaction."""
+    url = request.app[WORKSPACE_KEY].config.database_url
+
+    def run() -> T:
+        with session_scope(url) as db:
+            return work(db)
+
+    return await asyncio.to_thread(run)
+
+
+def _language(request: web.Request) -> str:
+    """For pages before sign-in: the browser's preferred language among ours."""
+    from bot.i18n.catalog import supported_language
+
+    for part in request.headers.get("Accept-Language", "").split(","):
+        found = supported_language(part.split(";")[0].strip())
+        if found:
+            return found
+    return "en"
+
+
+@dataclass
+class Visit:
+    """A signed-in request: the user, their clinic and the session's CSRF token."""
+
+    user: User
+    clinic: Optional[Clinic]
+    csrf: str
+
+    @property
+    def lang(self) -> str:
+        return self.user.language
+
+    def page(self, template: str, status: int = 200, **context: Any) -> web.Response:
+        return render(template, status=status, lang=self.lang, user=self.user, clinic=self.clinic, csrf=self.csrf,
+                      **context)
+
+    def error(self, status: int, message_id: str, **values: Any) -> web.Response:
+        return error_page(status, self.lang, message_id, self.user, self.csrf, **values)
+
+
+def redirect(location: str) -> web.Response:
+    """A 303 returned (not raised), so the transaction around the handler's work still commits."""
+    return web.Response(status=303, headers=_headers({"Location": location}))
+
+
+def _visit(db: Session, request: web.Request, roles: tuple = ("clinician", "admin"),
+           needs_clinic: bool = True) -> Visit | web.Response:
+    """The signed-in user if allowed here; else a redirect to sign in, or a 403 page."""
+    signed = sessions.current(db, request.cookies.get(SESSION_COOKIE))
+    if signed is None:
+        if request.method != "GET":
+            return error_page(403, _language(request), mark("clinic.error.session_expired"))
+        return redirect("/clinic/sign-in?" + urlencode({"next": request.path_qs}))
+    visit = Visit(signed.user, signed.user.clinic, signed.csrf_token)
+    if signed.user.role not in roles or (needs_clinic and visit.clinic is None):
+        return visit.error(403, mark("clinic.error.forbidden"))
+    return visit
+
+
+def _csrf_refused(visit: Visit, form: MultiDictProxy) -> Optional[web.Response]:
+    if sessions.csrf_matches(visit.csrf, form.get("csrf")):
+        return None
+    return visit.error(403, mark("clinic.error.csrf"))
+
+
+def _local(workspace: Workspace, moment: Optional[datetime], language: str) -> str:
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return format_datetime(moment, "short", tzinfo=workspace.zone, locale=language)
+
+
+# -- sign-in and sign-out -----------------------------------------------------------------------------
+
+def _safe_next(target: Optional[str]) -> str:
+    """Only a path of the workspace itself (no open redirect to another site)."""
+    if target and target.startswith("/clinic/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/clinic/queue"
+
+
+async def sign_in_page(request: web.Request) -> web.Response:
+    language = _language(request)
+    token = request.cookies.get(SIGN_IN_COOKIE) or secrets.token_urlsafe(32)
+    response = render("sign_in.html", lang=language, user=None, clinic=None, csrf=token, error=None,
+                      next=_safe_next(request.query.get("next")), username="")
+    _set_cookie(request, response, SIGN_IN_COOKIE, token, max_age=3600)
+    return response
+
+
+def _set_cookie(request: web.Request, response: web.Response, name: str, value: str, max_age: Optional[int] = None) -> None:
+    response.set_cookie(name, value, path="/clinic", httponly=True, samesite="Strict", max_age=max_age,
+                        secure=request.app[WORKSPACE_KEY].secure_cookies)
+
+
+async def sign_in(request: web.Request) -> web.Response:
+    workspace = request.app[WORKSPACE_KEY]
+    language = _language(request)
+    form = await request.post()
+    wait = workspace.sign_in_limiter.take(request.remote or "?")
+    if wait is not None:
+        refused = error_page(429, language, mark("clinic.error.too_many_attempts"))
+        refused.headers["Retry-After"] = retry_after_header(wait)
+        return refused
+    cookie_token = request.cookies.get(SIGN_IN_COOKIE)
+    if not cookie_token or not sessions.csrf_matches(cookie_token, form.get("csrf")):
+        return error_page(403, language, mark("clinic.error.csrf"))
+    username, password = str(form.get("username") or "")[:64], str(form.get("password") or "")[:1024]
+    target = _safe_next(str(form.get("next") or ""))
+
+    def check(db: Session) -> tuple:
+        result = accounts.authenticate(db, username, password)
+        if result.user is None:
+            known = accounts.user_by_name(db, username) if username else None
+            audit.record(db, "sign_in_failed", user=known, detail={"reason": result.reason})
+            return None, result.reason
+        token, _ = sessions.open_session(db, result.user)
+        audit.record(db, "sign_in", user=result.user)
+        return token, None
+
+    token, reason = await _in_db(request, check)
+    if token is None:
+        message = mark("clinic.sign_in.locked") if reason == "locked" else mark("clinic.sign_in.invalid")
+        return render("sign_in.html", status=401, lang=language, user=None, clinic=None, csrf=cookie_token,
+                      error=translate(language, message), next=target, username=username)
+    response = redirect(target)
+    _set_cookie(request, response, SESSION_COOKIE, token)
+    response.del_cookie(SIGN_IN_COOKIE, path="/clinic")
+    return response
+
+
+async def sign_out(request: web.Request) -> web.Response:
+    form = await request.post()
+
+    def work(db: Session) -> Optional[web.Response]:
+        visit = _visit(db, request, roles=("clinician", "researcher", "admin"), needs_clinic=False)
+        if isinstance(visit, web.Response):
+            return visit
+        refused = _csrf_refused(visit, form)
+        if refused is not None:
+            return refused
+        sessions.close_session(db, request.cookies.get(SESSION_COOKIE))
+        audit.record(db, "sign_out", user=visit.user)
+        return None
+
+    refused = await _in_db(request, work)
+    if refused is not None:
+        return refused
+    response = redirect("/clinic/sign-in")
+    response.del_cookie(SESSION_COOKIE, path="/clinic")
+    return response
+
+
+async def home(request: web.Request) -> web.Response:
+    def work(db: Session) -> web.Response:
+        visit = _visit(db, request, roles=("clinician", "researcher", "admin"), needs_clinic=False)
+        if isinstance(visit, web.Response):
+            return visit
+        if visit.user.role == "researcher":
+            return visit.page("researcher.html")
+        # an admin of no clinic: the audit trail is what they have
+        return redirect("/clinic/audit" if visit.clinic is None else "/clinic/queue")
+
+    return await _in_db(request, work)
+
+
+# -- the queue ----------------------------------------------------------------------------------------
+
+async def queue_page(request: web.Request) -> web.Response:
+    workspace = request.app[WORKSPACE_KEY]
+
+    def work(db: Session) -> web.Response:
+        visit = _visit(db, request)
+        if isinstance(visit, web.Response):
+            return visit
+        try:
+            wanted = parse_filter(request.query)
+        except FilterError as bad:
+            return visit.page("queue.html", status=400, rows=[], total=0, wanted=parse_filter({}), error=str(bad),
+                              pages=1, when=lambda m: _local(workspace, m, visit.lang), filters=_filter_choices())
+        assert visit.clinic is not None
+        rows, total = queue(db, visit.clinic.id, wanted)
+        if wanted.reference_code:
+            audit.record(db, "search_reference_code", user=visit.user, reference_code=wanted.reference_code,
+                         detail={"found": total})
+        pages = max(1, -(-total // 50))
+        return visit.page("queue.html", rows=rows, total=total, wanted=wanted, error=None, pages=pages,
+                          when=lambda m: _local(workspace, m, visit.lang), filters=_filter_choices())
+
+    return await _in_db(request, work)
+
+
+def _filter_choices() -> Dict[str, Any]:
+    return {"statuses": REVIEW_STATUSES, "risks": RISK_FILTERS, "sites": SITES}
+
+
+# -- one triage -----------------------------------------------------------------------------------------
+
+def _triage_id(request: web.Request) -> int:
+    return int(request.match_info["triage_id"])
+
+
+def _summary_response(db: Session, request: web.Request, visit: Visit, status: int = 200,
+                      error: Optional[str] = None) -> web.Response:
+    workspace = request.app[WORKSPACE_KEY]
+    assert visit.clinic is not None
+    triage = triage_of_clinic(db, visit.clinic.id, _triage_id(request))
+    if triage is None:
+        return visit.error(404, mark("clinic.error.not_found"))
+    summary = build_summary(triage, visit.lang, workspace.cipher)
+    options = [(o.id, translate(visit.lang, o.name)) for o in load_options()]
+    # The form starts from the current decision, or from the options the care plan matched.
+    source = triage.decisions[-1] if triage.decisions else triage.care_plan
+    chosen = set((source.option_ids or "").split()) if source is not None else set()
+    return visit.page("summary.html", status=status, s=summary, options=options, chosen=chosen, error=error,
+                      when=lambda m: _local(workspace, m, visit.lang), statuses=REVIEW_STATUSES)
+
+
+async def summary_page(request: web.Request) -> web.Response:
+    def work(db: Session) -> web.Response:
+        visit = _visit(db, request)
+        if isinstance(visit, web.Response):
+            return visit
+        response = _summary_response(db, request, visit)
+        if response.status == 200:
+            triage = triage_of_clinic(db, visit.clinic.id, _triage_id(request))  # type: ignore[union-attr]
+            audit.record(db, "view_summary", user=visit.user, reference_code=triage.reference_code if triage else None,
+                         detail={"triage": _triage_id(request)})
+        return response
+
+    return await _in_db(request, work)
+
+
+async def decision_post(request: web.Request) -> web.Response:
+    form = await request.post()
+
+    def work(db: Session) -> web.Response:
+        visit = _visit(db, request)
+        if isinstance(visit, web.Response):
+            return visit
+        refused = _csrf_refused(visit, form)
+        if refused is not None:
+            return refused
+        assert visit.clinic is not None
+        triage = triage_of_clinic(db, visit.clinic.id, _triage_id(request))
+        if triage is None:
+            return visit.error(404, mark("clinic.error.not_found"))
+        try:
+            decision = record_decision(triage, visit.user, form.getall("option", []), form.get("referred") == "yes",
+                                       str(form.get("note") or ""))
+        except DecisionError as bad:
+            return _summary_response(db, request, visit, status=400, error=str(bad))
+        db.flush()
+        audit.record(db, "decision", user=visit.user, reference_code=triage.reference_code,
+                     detail={"triage": triage.id, "decision": decision.id})
+        return redirect(f"/clinic/triages/{triage.id}#decision")
+
+    return await _in_db(request, work)
+
+
+async def status_post(request: web.Request) -> web.Response:
+    form = await request.post()
+
+    def work(db: Session) -> web.Response:
+        visit = _visit(db, request)
+        if isinstance(visit, web.Response):
+            return visit
+        refused = _csrf_refused(visit, form)
+        if refused is not None:
+            return refused
+        assert visit.clinic is not None
+        triage = triage_of_clinic(db, visit.clinic.id, _triage_id(request))
+        if triage is None:
+            return visit.error(404, mark("clinic.error.not_found"))
+        try:
+            set_review_status(triage, str(form.get("status") or ""))
+        except DecisionError as bad:
+            return _summary_response(db, request, visit, status=400, error=str(bad))
+        audit.record(db, "review_status", user=visit.user, reference_code=triage.reference_code,
+                     detail={"triage": triage.id, "status": triage.review_status})
+        return redirect(f"/clinic/triages/{triage.id}")
+
+    return await _in_db(request, work)
+
+
+DOCUMENT_KINDS = {"outlook.png": "outlook_png", "care-plan.pdf": "care_plan_pdf"}
+
+
+async def document(request: web.Request) -> web.Response:
+    kind = DOCUMENT_KINDS[request.match_info["name"]]
+
+    def work(db: Session) -> web.Response:
+        visit = _visit(db, request)
+        if isinstance(visit, web.Response):
+            return visit
+        assert visit.clinic is not None
+        triage = triage_of_clinic(db, visit.clinic.id, _triage_id(request))
+        found: Optional[Document] = None
+        if triage is not None:
+            found = next((d for d in reversed(triage.documents) if d.kind == kind), None)
+        if triage is None or found is None:
+            return visit.error(404, mark("clinic.error.not_found"))
+        audit.record(db, "view_document", user=visit.user, reference_code=triage.reference_code,
+                     detail={"triage": triage.id, "kind": kind})
+        return web.Response(body=found.content, content_type=found.media_type, headers=_headers({
+            "Content-Disposition": f'inline; filename="{found.filename}"'}))
+
+    return await _in_db(request, work)
+
+
+# -- My Statistics and the audit trail ----------------------------------------------------------------
+
+async def statistics_page(request: web.Request) -> web.Response:
+    def work(db: Session) -> web.Response:
+        visit = _visit(db, request)
+        if isinstance(visit, web.Response):
+            return visit
+        period = request.query.get("period", "90")
+        if period not in PERIODS:
+            return visit.error(400, mark("clinic.error.bad_period"))
+        days = PERIODS[period]
+        since = datetime.now(timezone.utc) - timedelta(days=days) if days else None
+        stats = my_statistics(db, visit.user, since)
+        labels = {g: translate(visit.lang, GROUP_LABELS[g]) for g in GROUPS}
+        chart = concordance_chart(stats.groups, labels, translate(visit.lang, "clinic.stats.you"),
+                                  translate(visit.lang, "clinic.stats.clinic"),
+                                  translate(visit.lang, "clinic.stats.chart_title"))
+        names = {o.id: translate(visit.lang, o.name) for o in load_options()}
+        return visit.page("statistics.html", stats=stats, chart=chart, labels=labels, period=period,
+                          periods=list(PERIODS), option_names=names)
+
+    return await _in_db(request, work)
+
+
+async def audit_page(request: web.Request) -> web.Response:
+    workspace = request.app[WORKSPACE_KEY]
+
+    def work(db: Session) -> web.Response:
+        visit = _visit(db, request, roles=("admin",), needs_clinic=False)
+        if isinstance(visit, web.Response):
+            return visit
+        before = request.query.get("before")
+        if before is not None and not before.isdigit():
+            return visit.error(400, mark("clinic.error.bad_request"))
+        events = audit.recent(db, before_id=int(before) if before else None)
+        audit.record(db, "view_audit", user=visit.user)
+        return visit.page("audit.html", events=events, when=lambda m: _local(workspace, m, visit.lang),
+                          details=lambda e: json.loads(e.detail) if e.detail else {})
+
+    return await _in_db(request, work)
+
+
+@web.middleware
+async def _unknown_paths(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        return error_page(404, _language(request), mark("clinic.error.not_found"))
+    except web.HTTPMethodNotAllowed:
+        return error_page(405, _language(request), mark("clinic.error.bad_request"))
+
+
+def clinic_app(config: Settings) -> web.Application:
+    """The workspace as a sub-application; bot.web mounts it at /clinic."""
+    app = web.Application(middlewares=[_unknown_paths])
+    app[WORKSPACE_KEY] = Workspace(
+        config=config,
+        cipher=TextCipher(config.encryption_key),
+        sign_in_limiter=RateLimiter(SIGN_IN_LIMIT),
+        secure_cookies=config.public_url.startswith("https://") or config.production,
+        zone=_zone(),
+    )
+    app.router.add_get("", home)
+    app.router.add_get("/", home)
+    app.router.add_get("/sign-in", sign_in_page)
+    app.router.add_post("/sign-in", sign_in)
+    app.router.add_post("/sign-out", sign_out)
+    app.router.add_get("/queue", queue_page)
+    app.router.add_get(r"/triages/{triage_id:\d{1,12}}", summary_page)
+    app.router.add_post(r"/triages/{triage_id:\d{1,12}}/decision", decision_post)
+    app.router.add_post(r"/triages/{triage_id:\d{1,12}}/status", status_post)
+    app.router.add_get(r"/triages/{triage_id:\d{1,12}}/{name:outlook\.png|care-plan\.pdf}", document)
+    app.router.add_get("/statistics", statistics_page)
+    app.router.add_get("/audit", audit_page)
+    app.router.add_static("/static", HERE / "static", append_version=True)
+    return app
