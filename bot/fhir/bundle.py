@@ -278,13 +278,13 @@ def score_observation(triage: TriageSession, name: str, loinc: Optional[str], va
 def score_observations(triage: TriageSession, patient: Resource, response: Optional[Resource]) -> List[Resource]:
     """Total score, and the STarT Back psychosocial subscale separately (it decides high risk)."""
     tool = triage.risk_tool
+    loinc = tool == "start_back"  # STarT MSK scores have no LOINC codes
     observations = []
     if triage.risk_score is not None:
-        observations.append(score_observation(triage, f"{tool}_total", SBT_TOTAL_LOINC if tool == "start_back" else None,
+        observations.append(score_observation(triage, f"{tool}_total", SBT_TOTAL_LOINC if loinc else None,
                                               triage.risk_score, patient, response))
     if triage.risk_subscore is not None:
-        observations.append(score_observation(triage, f"{tool}_subscale",
-                                              SBT_SUBSCALE_LOINC if tool == "start_back" else None,
+        observations.append(score_observation(triage, f"{tool}_subscale", SBT_SUBSCALE_LOINC if loinc else None,
                                               triage.risk_subscore, patient, response))
     return observations
 
