@@ -104,6 +104,39 @@ def predictor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_export_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """`backtalk export <kind>`: a group, so other exports (transcripts) join as siblings of `fhir`."""
+    from bot.i18n.catalog import SUPPORTED_LANGUAGES
+
+    export_parser = commands.add_parser("export", help="export stored triages (docs/fhir.md)")
+    kinds = export_parser.add_subparsers(dest="export_kind", required=True)
+    fhir = kinds.add_parser("fhir", help="one FHIR R4 Bundle per triage (JSON files, or NDJSON)")
+    fhir.add_argument("--out", required=True, metavar="DIR|FILE.ndjson|-",
+                      help="directory for <reference code>.json files, an .ndjson file, or - for NDJSON on stdout")
+    fhir.add_argument("--reference-code", dest="reference_codes", action="extend", nargs="+", default=[],
+                      metavar="BT-XXXX-XXXX", help="only these triages (default: every triage not abandoned)")
+    fhir.add_argument("--clinic", metavar="CODE", help="only triages of this clinic")
+    fhir.add_argument("--language", default="en", choices=SUPPORTED_LANGUAGES,
+                      help="language of item texts and names (codes do not change)")
+
+
+def export(args: argparse.Namespace, database_url: str) -> int:
+    """`backtalk export fhir`; messages go to stderr so `--out -` stays pure NDJSON."""
+    from bot.fhir.bundle import FhirMappingError, FhirValidationError
+    from bot.fhir.export import ExportError, export_fhir
+
+    try:
+        count = export_fhir(database_url, args.out, args.reference_codes or None, args.clinic, args.language)
+    except ExportError as error:
+        print(error.args[0], file=sys.stderr)
+        return 2
+    except (FhirMappingError, FhirValidationError) as error:
+        print(f"export stopped: {error}", file=sys.stderr)
+        return 1
+    print(f"exported {count} FHIR bundle(s) to {'stdout' if args.out == '-' else args.out}", file=sys.stderr)
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="backtalk", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -120,6 +153,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from bot.clinic.cli import add_commands as add_clinic_commands
 
     add_clinic_commands(commands)
+    _add_export_commands(commands)
     args = parser.parse_args(argv)
 
     if args.command == "init-env":
@@ -136,6 +170,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         from bot.clinic.cli import run as run_clinic_command
 
         return run_clinic_command(args, config)
+    if args.command == "export":
+        return export(args, config.database_url)
     if args.command == "db":
         from bot.store.migrate import upgrade
 

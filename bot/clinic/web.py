@@ -46,6 +46,7 @@ from bot.clinic.queue import (
 from bot.clinic.statistics import GROUPS, concordance_chart, my_statistics
 from bot.clinic.summary import GROUP_NAMES, REVIEW_NAMES, STATUS_NAMES, build_summary
 from bot.config import Settings
+from bot.fhir.bundle import triage_bundle, validate_bundle
 from bot.i18n.catalog import mark, translate
 from bot.privacy.text_cipher import TextCipher
 from bot.store.db import session_scope
@@ -433,6 +434,27 @@ async def document(request: web.Request) -> web.Response:
     return await _in_db(request, work)
 
 
+async def fhir_bundle(request: web.Request) -> web.Response:
+    """The triage as an HL7 FHIR R4 Bundle (bot/fhir), validated before it leaves; audited as an export."""
+    def work(db: Session) -> web.Response:
+        visit = _visit(db, request)
+        if isinstance(visit, web.Response):
+            return visit
+        assert visit.clinic is not None
+        triage = triage_of_clinic(db, visit.clinic.id, _triage_id(request))
+        if triage is None:
+            return visit.error(404, mark("clinic.error.not_found"))
+        bundle = triage_bundle(triage, visit.lang)
+        validate_bundle(bundle)
+        audit.record(db, "export_fhir", user=visit.user, reference_code=triage.reference_code,
+                     detail={"triage": triage.id, "via": "web"})
+        name = triage.reference_code or f"session-{triage.id}"
+        return web.json_response(bundle, content_type="application/fhir+json", headers=_headers({
+            "Content-Disposition": f'inline; filename="{name}.json"'}))
+
+    return await _in_db(request, work)
+
+
 # -- My Statistics and the audit trail ----------------------------------------------------------------
 
 async def statistics_page(request: web.Request) -> web.Response:
@@ -505,6 +527,7 @@ def clinic_app(config: Settings) -> web.Application:
     app.router.add_post(r"/triages/{triage_id:\d{1,12}}/decision", decision_post)
     app.router.add_post(r"/triages/{triage_id:\d{1,12}}/status", status_post)
     app.router.add_get(r"/triages/{triage_id:\d{1,12}}/{name:outlook\.png|care-plan\.pdf}", document)
+    app.router.add_get(r"/triages/{triage_id:\d{1,12}}/fhir.json", fhir_bundle)
     app.router.add_get("/statistics", statistics_page)
     app.router.add_get("/audit", audit_page)
     app.router.add_static("/static", HERE / "static", append_version=True)
