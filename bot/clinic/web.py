@@ -497,19 +497,13 @@ async def audit_page(request: web.Request) -> web.Response:
     return await _in_db(request, work)
 
 
-@web.middleware
-async def _unknown_paths(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    try:
-        return await handler(request)
-    except web.HTTPNotFound:
-        return error_page(404, _language(request), mark("clinic.error.not_found"))
-    except web.HTTPMethodNotAllowed:
-        return error_page(405, _language(request), mark("clinic.error.bad_request"))
+async def not_found(request: web.Request) -> web.Response:
+    return error_page(404, _language(request), mark("clinic.error.not_found"))
 
 
-def clinic_app(config: Settings) -> web.Application:
-    """The workspace as a sub-application; bot.web mounts it at /clinic."""
-    app = web.Application(middlewares=[_unknown_paths])
+def add_clinic_routes(app: web.Application, config: Settings) -> None:
+    """Mount the workspace on bot.web under /clinic (routes of the app itself: aiohttp's sub-applications
+    resolve through ``request.url``, which the pinned yarl refuses for a Host with a port)."""
     app[WORKSPACE_KEY] = Workspace(
         config=config,
         cipher=TextCipher(config.encryption_key),
@@ -517,18 +511,19 @@ def clinic_app(config: Settings) -> web.Application:
         secure_cookies=config.public_url.startswith("https://") or config.production,
         zone=_zone(),
     )
-    app.router.add_get("", home)
-    app.router.add_get("/", home)
-    app.router.add_get("/sign-in", sign_in_page)
-    app.router.add_post("/sign-in", sign_in)
-    app.router.add_post("/sign-out", sign_out)
-    app.router.add_get("/queue", queue_page)
-    app.router.add_get(r"/triages/{triage_id:\d{1,12}}", summary_page)
-    app.router.add_post(r"/triages/{triage_id:\d{1,12}}/decision", decision_post)
-    app.router.add_post(r"/triages/{triage_id:\d{1,12}}/status", status_post)
-    app.router.add_get(r"/triages/{triage_id:\d{1,12}}/{name:outlook\.png|care-plan\.pdf}", document)
-    app.router.add_get(r"/triages/{triage_id:\d{1,12}}/fhir.json", fhir_bundle)
-    app.router.add_get("/statistics", statistics_page)
-    app.router.add_get("/audit", audit_page)
-    app.router.add_static("/static", HERE / "static", append_version=True)
-    return app
+    routes = app.router
+    routes.add_get("/clinic", home)
+    routes.add_get("/clinic/", home)
+    routes.add_get("/clinic/sign-in", sign_in_page)
+    routes.add_post("/clinic/sign-in", sign_in)
+    routes.add_post("/clinic/sign-out", sign_out)
+    routes.add_get("/clinic/queue", queue_page)
+    routes.add_get(r"/clinic/triages/{triage_id:\d{1,12}}", summary_page)
+    routes.add_post(r"/clinic/triages/{triage_id:\d{1,12}}/decision", decision_post)
+    routes.add_post(r"/clinic/triages/{triage_id:\d{1,12}}/status", status_post)
+    routes.add_get(r"/clinic/triages/{triage_id:\d{1,12}}/{name:outlook\.png|care-plan\.pdf}", document)
+    routes.add_get(r"/clinic/triages/{triage_id:\d{1,12}}/fhir.json", fhir_bundle)
+    routes.add_get("/clinic/statistics", statistics_page)
+    routes.add_get("/clinic/audit", audit_page)
+    routes.add_static("/clinic/static", HERE / "static", append_version=True)
+    routes.add_get("/clinic/{tail:.*}", not_found)

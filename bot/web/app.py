@@ -19,7 +19,7 @@ from typing import Any, Dict, FrozenSet, Optional, Tuple
 
 from aiohttp import web
 
-from bot.clinic.web import clinic_app
+from bot.clinic.web import add_clinic_routes
 from bot.config import Settings, settings as load_settings
 from bot.i18n.catalog import supported_language
 from bot.i18n.languages import named_language
@@ -214,7 +214,7 @@ def create_app(config: Settings | None = None, options: WebOptions | None = None
     app.router.add_options("/api/chat", preflight)
     app.router.add_get("/api/widget-strings/{lang}", widget_strings_api)
     app.router.add_options("/api/widget-strings/{lang}", preflight)
-    app.add_subapp("/clinic", clinic_app(app[CONFIG_KEY]))
+    add_clinic_routes(app, app[CONFIG_KEY])
     return app
 
 
