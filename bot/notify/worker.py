@@ -29,6 +29,7 @@ from typing import Callable, Dict, Iterable, List, Mapping, Optional
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Update
 
 from bot.config import ConfigError, Settings, settings as load_settings
 from bot.i18n.catalog import normalise_language
@@ -159,7 +160,7 @@ def _jobs(db: Session, ids: List[int]) -> List[Job]:
     return jobs
 
 
-def _held(job: Job):  # type: ignore[no-untyped-def]
+def _held(job: Job) -> Update:
     """The row as long as this worker's claim on it stands."""
     return update(Notification).where(
         Notification.id == job.id, Notification.status == "sending", Notification.attempts == job.attempts
@@ -295,8 +296,8 @@ def main() -> int:
     try:
         for channel, count in waiting_without_sender(config.database_url, senders).items():
             logger.warning("%d %s notification(s) wait: this worker cannot send %s", count, channel, channel)
-    except Exception:  # noqa: BLE001 - not migrated yet, database away: the loop will say so
-        logger.exception("could not count waiting notifications")
+    except Exception as error:  # noqa: BLE001 - not migrated yet, database away: the loop will say so
+        logger.warning("could not count waiting notifications: %s", type(error).__name__)
     try:
         serve(config, senders, policy, interval, stop)
     finally:
