@@ -149,6 +149,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     commands.add_parser("run", help="train if needed and run Rasa, the action server and bot.web")
     commands.add_parser("web", help="run bot.web only")
     commands.add_parser("telegram", help="run the Telegram channel only (needs TELEGRAM_BOT_TOKEN)")
+    commands.add_parser("worker", help="deliver clinic notifications (e-mail, Telegram group); docs/notifications.md")
     _add_predictor_commands(commands)
     from bot.clinic.cli import add_commands as add_clinic_commands
 
@@ -191,6 +192,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         from bot.telegram.app import main as telegram_main
 
         return telegram_main()
+    if args.command == "worker":
+        from bot.notify.worker import main as worker_main
+
+        return worker_main()
     if args.command == "run":
         from bot import stack
         from bot.rasa_endpoints import write_endpoints

@@ -59,6 +59,8 @@ def services(config: Settings, endpoints: Path) -> List[Service]:
             ready_url=f"http://127.0.0.1:{rasa_port}/status?token={config.rasa_auth_token}",
         ),
         Service("web", [sys.executable, "-m", "bot.web"], ready_url=f"http://127.0.0.1:{web_port}/healthz"),
+        # clinic notifications from the outbox; idles (and says so) when no channel is configured
+        Service("worker", [sys.executable, "-m", "bot.notify"]),
     ]
     if env.get("TELEGRAM_BOT_TOKEN"):
         result.append(Service("telegram", [sys.executable, "-m", "bot.telegram"]))

@@ -314,3 +314,15 @@ def test_the_audit_trail_is_append_only_in_the_database(settings: Settings) -> N
     with session_scope(settings.database_url) as db:
         events = audit.recent(db)
         assert [(e.action, e.reference_code) for e in events] == [("view_summary", "BT-ABCD-2345")]
+
+
+def test_finishing_a_red_flag_or_high_risk_triage_tells_the_clinic_through_the_outbox(settings: Settings) -> None:
+    from bot.store.models import Notification
+
+    setup_clinic(settings, email="team@north.example", telegram_chat="-100123")
+    triage(settings, LOW_BACK_LOW)
+    high = triage(settings, LOW_BACK_HIGH)
+    with session_scope(settings.database_url) as db:
+        rows = db.execute(select(Notification.channel, Notification.urgency, TriageSession.reference_code)
+                          .join(TriageSession, TriageSession.id == Notification.session_id)).all()
+    assert sorted(rows) == [("email", "high_risk", high.reference_code), ("telegram", "high_risk", high.reference_code)]

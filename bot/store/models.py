@@ -247,7 +247,7 @@ class Notification(Base):
     session_id = Column(Integer, ForeignKey("triage_sessions.id", ondelete="CASCADE"), nullable=False, index=True)
     channel = Column(String(16), nullable=False)  # email | telegram
     urgency = Column(String(16), nullable=False)  # red_flag | high_risk | routine
-    status = Column(String(16), nullable=False, default="pending", index=True)  # pending | sent | failed
+    status = Column(String(16), nullable=False, default="pending", index=True)  # pending | sending | sent | failed
     attempts = Column(Integer, nullable=False, default=0)
     last_error = Column(String(255), nullable=True)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)

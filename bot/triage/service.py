@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings, settings as load_settings
 from bot.clinic.accounts import clinic_for_patient
+from bot.notify.outbox import enqueue_for
 from bot.privacy.pseudonym import pseudonymise
 from bot.privacy.text_cipher import TextCipher
 from bot.questionnaires.flow import TriageFlow
@@ -139,6 +140,8 @@ class TriageService:
                 triage.needs_attention = triage.risk_group == "high"
             triage.completed_at = utcnow()
             repo.assign_reference_code(triage)
+            # In the same transaction: the clinic hears of a red flag or high risk exactly when it exists.
+            enqueue_for(db, triage)
             return _outcome_of(triage)
 
     def start_over(self, sender_id: str) -> None:
