@@ -16,11 +16,13 @@ from markupsafe import Markup, escape
 BULLET = re.compile(r"^[-*]\s+")
 NUMBERED = re.compile(r"^\d+[.)]\s+")
 BOLD = re.compile(r"\*\*(.+?)\*\*")
+# Line breaks and runs of spaces become one space; a no-break space (French "\u00a0:") stays.
+SPACES = re.compile(r"[ \t\r\n]+")
 
 
 def inline(text: str) -> Markup:
     """One line or paragraph: escaped, with **bold** as <strong>."""
-    escaped = str(escape(" ".join(text.split())))
+    escaped = str(escape(SPACES.sub(" ", text).strip()))
     return Markup(BOLD.sub(r"<strong>\1</strong>", escaped))
 
 
@@ -52,4 +54,4 @@ def blocks(text: str) -> Markup:
 
 def plain(text: str) -> str:
     """The text without markup (for a summary in a care plan or a <meta> description)."""
-    return BOLD.sub(r"\1", " ".join(text.split()))
+    return BOLD.sub(r"\1", SPACES.sub(" ", text).strip())

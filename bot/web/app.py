@@ -19,6 +19,7 @@ from typing import Any, Dict, FrozenSet, Optional, Tuple
 from aiohttp import web
 
 from bot.config import Settings, settings as load_settings
+from bot.guide.web import add_guide_routes
 from bot.i18n.catalog import supported_language
 from bot.i18n.languages import named_language
 from bot.privacy.pseudonym import pseudonymise
@@ -212,6 +213,7 @@ def create_app(config: Settings | None = None, options: WebOptions | None = None
     app.router.add_options("/api/chat", preflight)
     app.router.add_get("/api/widget-strings/{lang}", widget_strings_api)
     app.router.add_options("/api/widget-strings/{lang}", preflight)
+    add_guide_routes(app)  # /guide/<lang>/<section>: the self-management guide (bot/guide/web.py)
     return app
 
 
