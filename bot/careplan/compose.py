@@ -14,6 +14,8 @@ from babel.dates import format_date
 
 from bot.careplan.options import matching_options
 from bot.careplan.resources import Resource, choose_resources
+from bot.config import Settings
+from bot.guide.links import plan_links
 from bot.i18n.catalog import mark, normalise_language, translate
 from bot.questionnaires.flow import TriageFlow
 from bot.triage.replies import DISCLAIMERS, answer_label
@@ -75,6 +77,10 @@ class CarePlan:
     footer: str
     option_ids: Tuple[str, ...] = field(default=())
     resource_ids: Tuple[str, ...] = field(default=())
+    # BackTalk's own guide pages (title, absolute URL), site-matched first; external resources follow.
+    guide_intro: str = ""
+    guide_links: Tuple[Entry, ...] = field(default=())
+    resources_more: str = ""
 
 
 def _score_line(outcome: TriageOutcome, language: str, risk_name: str) -> str:
@@ -89,7 +95,8 @@ def _resource_entry(resource: Resource) -> Entry:
 
 
 def compose(outcome: TriageOutcome, answers: Mapping[str, Any], language: str, *, created: date,
-            flow: Optional[TriageFlow] = None, outlook: Optional[Outlook] = None) -> CarePlan:
+            flow: Optional[TriageFlow] = None, outlook: Optional[Outlook] = None,
+            public_url: str = Settings.public_url) -> CarePlan:
     """The plan for a triage that ended with a risk group (a red flag gets urgent advice instead)."""
     if outcome.kind != "risk" or outcome.risk_group is None or outcome.reference_code is None:
         raise ValueError("a care plan needs a completed triage with a risk group")
@@ -144,6 +151,9 @@ def compose(outcome: TriageOutcome, answers: Mapping[str, Any], language: str, *
         footer=t(mark("careplan.footer")),
         option_ids=tuple(o.id for o in patient_options + clinician_options),
         resource_ids=tuple(r.id for r in resources.resources),
+        guide_intro=t(mark("careplan.guide")),
+        guide_links=tuple(Entry(title, "", url) for title, url in plan_links(language, site, group, public_url)),
+        resources_more=t(mark("careplan.guide_more")),
     )
 
 

@@ -40,7 +40,9 @@ def to_text(plan: CarePlan) -> str:
     lines += [f"{plan.risk_heading.upper()}: {plan.risk_name}", *plan.risk_lines, ""]
     lines += [plan.red_flags_heading.upper(), plan.red_flags_intro, *(f"{BULLET} {f}" for f in plan.red_flags), ""]
     lines += [plan.options_heading.upper(), *(f"{BULLET} {o.title}: {o.text}" for o in plan.options), ""]
-    lines += [plan.resources_heading.upper(), *([plan.resources_note] if plan.resources_note else []),
+    lines += [plan.resources_heading.upper(), *([plan.guide_intro] if plan.guide_links else []),
+              *(f"{BULLET} {g.title}: {g.url}" for g in plan.guide_links), *([plan.resources_more] if plan.guide_links else []),
+              *([plan.resources_note] if plan.resources_note else []),
               *(f"{BULLET} {r.title} — {r.text}: {r.url}" for r in plan.resources), ""]
     if plan.outlook is not None:
         lines += [plan.outlook_heading.upper(), *plan.outlook.lines, ""]

@@ -71,7 +71,8 @@ class ResultDelivery:
     def care_plan(self, outcome: TriageOutcome, answers: Mapping[str, Any], language: str, today: date,
                   outlook: Optional[Outlook]) -> List[Message]:
         assert outcome.reference_code is not None
-        plan = compose(outcome, answers, language, created=today, flow=self.flow, outlook=outlook)
+        plan = compose(outcome, answers, language, created=today, flow=self.flow, outlook=outlook,
+                       public_url=self.config.public_url)
         text = to_text(plan)
         filename = f"care-plan-{outcome.reference_code}.pdf"
         url = self._store(outcome.reference_code, "care_plan_pdf", "application/pdf", filename, to_pdf(plan),

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from bot.clinic.web import add_clinic_routes
 from bot.config import Settings, settings as load_settings
+from bot.guide.web import add_guide_routes
 from bot.i18n.catalog import supported_language
 from bot.i18n.languages import named_language
 from bot.privacy.pseudonym import pseudonymise
@@ -215,6 +216,7 @@ def create_app(config: Settings | None = None, options: WebOptions | None = None
     app.router.add_get("/api/widget-strings/{lang}", widget_strings_api)
     app.router.add_options("/api/widget-strings/{lang}", preflight)
     add_clinic_routes(app, app[CONFIG_KEY])
+    add_guide_routes(app)  # /guide/<lang>/<section>: the self-management guide (bot/guide/web.py)
     return app
 
 
