@@ -52,7 +52,7 @@ def document(settings: Settings, url: str) -> Document:
 
 def test_with_the_outlook_the_patient_gets_the_graph_its_words_and_the_care_plan(settings: Settings) -> None:
     messages = finish_and_deliver(settings, {**LOW_BACK, **OUTLOOK}, "pl")
-    graph, *sections, pdf_link = messages
+    graph, *sections, pdf_link, html_link = messages
     plan_text = {"text": "\n\n".join(m["text"] for m in sections)}
     assert document(settings, graph["image"]).content.startswith(b"\x89PNG")
     assert graph["text"].startswith(translate("pl", "prediction.text.intro"))
@@ -60,15 +60,37 @@ def test_with_the_outlook_the_patient_gets_the_graph_its_words_and_the_care_plan
     assert translate("pl", "careplan.heading.outlook").upper() in plan_text["text"]
     pdf = document(settings, pdf_link["custom"]["document"])
     assert pdf.content.startswith(b"%PDF") and pdf.media_type == "application/pdf"
+    assert html_link["text"] == translate("pl", "careplan.html")
+    page = document(settings, html_link["custom"]["document"])
+    assert page.media_type == "text/html" and page.kind == "care_plan_html"
+    assert page.content.startswith(b"<!DOCTYPE html>") and b"<script" not in page.content
+    assert b'<html lang="pl">' in page.content and b"data:image/png;base64," in page.content
+    # The outlook table, in the chat as in the page: a line per time point with the catalog's headings.
+    assert translate("pl", "prediction.table.likely") in graph["text"]
+    assert translate("pl", "prediction.table.range").encode() in page.content
     with session_scope(settings.database_url) as db:
         record = db.query(CarePlanRecord).one()
         assert "psychological_care" in record.option_ids.split() and record.language == "pl"
         assert record.text == plan_text["text"]
 
 
+def test_neck_patients_are_told_plainly_that_there_is_no_neck_outlook(settings: Settings) -> None:
+    answers = {"consent": True, "pain_site": "neck", "episode_duration": "over_3_years",
+               **{i.id: False for i in FLOW.required_items({"consent": True, "pain_site": "neck"})
+                  if i.id.startswith("rf_")},
+               "msk_1": 8, **{f"msk_{n}": n in (2, 4, 6) for n in range(2, 10)}, "pain_now": 7}
+    messages = finish_and_deliver(settings, answers, "hr")
+    statement = translate("hr", "prediction.neck_not_available")
+    assert messages[0] == {"text": statement}  # where a back patient would have had the outlook
+    assert not any("image" in m for m in messages)
+    outlook_section = [m["text"] for m in messages if m["text"].startswith(
+        translate("hr", "careplan.heading.outlook").upper())]
+    assert outlook_section == [f"{translate('hr', 'careplan.heading.outlook').upper()}\n{statement}"]  # and in the plan
+
+
 def test_without_the_outlook_there_is_no_graph_and_still_a_care_plan(settings: Settings) -> None:
     messages = finish_and_deliver(settings, {**LOW_BACK, "outlook_offer": False})
-    assert not any("image" in m for m in messages) and "custom" in messages[-1]
+    assert not any("image" in m for m in messages) and "custom" in messages[-1] and "custom" in messages[-2]
     assert messages[0]["text"].startswith(translate("en", "careplan.title").upper())
     assert not any(translate("en", "careplan.heading.outlook").upper() in m["text"] for m in messages)
 
@@ -106,7 +128,8 @@ def test_a_red_flag_gets_no_plan(settings: Settings) -> None:
 
 def test_bot_web_serves_a_document_by_token_and_refuses_bad_tokens(settings: Settings) -> None:
     messages = finish_and_deliver(settings, {**LOW_BACK, "outlook_offer": False})
-    token = messages[-1]["custom"]["document"].rsplit("/", 1)[1]
+    token = messages[-2]["custom"]["document"].rsplit("/", 1)[1]
+    page_token = messages[-1]["custom"]["document"].rsplit("/", 1)[1]
 
     async def main() -> None:
         async with TestClient(TestServer(create_app(settings, WebOptions()))) as client:
@@ -114,6 +137,12 @@ def test_bot_web_serves_a_document_by_token_and_refuses_bad_tokens(settings: Set
             assert response.status == 200 and response.content_type == "application/pdf"
             assert (await response.read()).startswith(b"%PDF")
             assert "care-plan-BT-" in response.headers["Content-Disposition"]
+            assert "Content-Security-Policy" not in response.headers
+            page = await client.get(f"/files/{page_token}")
+            assert page.status == 200 and page.content_type == "text/html" and page.charset == "utf-8"
+            policy = page.headers["Content-Security-Policy"]
+            assert "default-src 'none'" in policy and "script-src" not in policy and "sandbox" in policy
+            assert page.headers["X-Content-Type-Options"] == "nosniff"
             missing = await client.get("/files/" + "A" * 43)
             assert missing.status == 404 and "no such file" in (await missing.json())["error"]
             malformed = await client.get("/files/../etc")

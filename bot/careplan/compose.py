@@ -17,6 +17,7 @@ from bot.careplan.resources import Resource, choose_resources
 from bot.config import Settings
 from bot.guide.links import plan_links
 from bot.i18n.catalog import mark, normalise_language, translate
+from bot.prediction.sentences import OutlookTable
 from bot.questionnaires.flow import TriageFlow
 from bot.triage.replies import DISCLAIMERS, answer_label
 from bot.triage.service import TriageOutcome
@@ -30,11 +31,15 @@ DATE_FORMAT = "long"
 
 @dataclass(frozen=True)
 class Outlook:
-    """The prediction part of a plan: sentences (the graph's text alternative), an optional PNG, or
-    just the reason there is none."""
+    """The prediction part of a plan: the lines before the tables (the intro, or just the reason
+    there is no outlook), an optional PNG with its alt text, the graph's text alternative as small
+    tables, and the notes after them (the illustrative notice)."""
 
     lines: Tuple[str, ...]
     png: Optional[bytes] = None
+    tables: Tuple[OutlookTable, ...] = ()
+    notes: Tuple[str, ...] = ()
+    image_alt: str = ""
 
 
 @dataclass(frozen=True)

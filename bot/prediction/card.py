@@ -15,14 +15,16 @@ COHORT_STATEMENT = (
     "part of the same cohort (internal validation only); no external validation has been done."
 )
 INTENDED_USE = (
-    "After a completed BackTalk triage without red flags: show an adult with neck or low back pain "
+    "After a completed BackTalk triage without red flags on the low back pain (STarT Back) path: show an adult "
     "the likely course of pain, disability and work absence over 6 months, with its uncertainty, "
     "next to the typical course for their risk group. Not a diagnosis and not a treatment decision."
 )
 LIMITATIONS = (
     "Predictions describe patients like those in the training data, receiving the care they received.",
-    "The STarT Back scoring rules were developed for low back pain; neck pain is assumed to follow "
-    "the same course unless the training data say otherwise.",
+    "Not for neck pain: the STarT MSK (neck) path gets no outlook, because no published figures give "
+    "the course of neck pain by STarT MSK answers, and its points per answer are unverified "
+    "(docs/prediction.md, 'Neck pain'); the conversation tells neck patients so. Patients answering "
+    "'both' are scored on the STarT MSK path and get no outlook either.",
     "Realistic external C-statistics for back-pain prognosis are 0.66-0.75 (PICKUP, da Silva 2019); "
     "much higher values on synthetic data only reflect how the data were generated.",
 )

@@ -142,7 +142,7 @@ class Document(Base):
     session_id = Column(
         Integer, ForeignKey("triage_sessions.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    kind = Column(String(16), nullable=False)  # care_plan_pdf | outlook_png
+    kind = Column(String(16), nullable=False)  # care_plan_pdf | care_plan_html | outlook_png
     media_type = Column(String(40), nullable=False)
     filename = Column(String(80), nullable=False)
     content = Column(LargeBinary, nullable=False)

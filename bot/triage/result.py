@@ -12,13 +12,13 @@ from datetime import date
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from bot.careplan.compose import CarePlan, Outlook, compose
-from bot.careplan.render import to_pdf, to_text
+from bot.careplan.render import to_html, to_pdf, to_text
 from bot.config import Settings
-from bot.i18n.catalog import translate
+from bot.i18n.catalog import mark, translate
 from bot.prediction.forecast import forecast
 from bot.prediction.graph import labels_from
 from bot.prediction.predict import PredictionUnavailable
-from bot.prediction.sentences import outlook_lines
+from bot.prediction.sentences import IMAGE_ALT, INTRO, outlook_lines, outlook_notes, outlook_tables
 from bot.questionnaires.flow import TriageFlow
 from bot.store.db import session_scope
 from bot.store.repository import TriageRepository
@@ -26,6 +26,10 @@ from bot.triage.service import TriageOutcome
 
 logger = logging.getLogger(__name__)
 Message = Dict[str, Any]
+# The outlook model is built on the STarT Back items of low back pain; for the neck path (STarT MSK)
+# the published facts give no basis for one yet (docs/prediction.md, "Neck pain"), and the patient is
+# told so instead of meeting silence.
+NO_NECK_OUTLOOK = mark("prediction.neck_not_available")
 
 
 class ResultDelivery:
@@ -49,12 +53,19 @@ class ResultDelivery:
 
     def outlook(self, outcome: TriageOutcome, answers: Mapping[str, Any], language: str,
                 today: date) -> Tuple[List[Message], Optional[Outlook]]:
-        """The prediction when the patient asked for it; a reason instead of a guess otherwise."""
-        if answers.get("outlook_offer") is not True or outcome.reference_code is None:
+        """The prediction when the patient asked for it; a reason instead of a guess otherwise; and
+        for neck pain, where a back patient would have been offered it, why there is none."""
+        if outcome.reference_code is None:
             return [], None
 
         def t(msgid: str, **values: Any) -> str:
             return translate(language, msgid, **values)
+
+        if outcome.risk_tool == "start_msk":
+            statement = t(NO_NECK_OUTLOOK)
+            return [{"text": statement}], Outlook((statement,))
+        if answers.get("outlook_offer") is not True:
+            return [], None
 
         try:
             result = forecast(answers, language=language, labels=labels_from(t), today=today)
@@ -62,11 +73,12 @@ class ResultDelivery:
             logger.info("no prediction (%s): %s %s", error.reason, error.detail, ",".join(error.items))
             reason = t(error.msgid)
             return [{"text": reason}], Outlook((reason,))
-        lines = tuple(outlook_lines(result.text, t))
         url = self._store(outcome.reference_code, "outlook_png", "image/png",
                           f"outlook-{outcome.reference_code}.png", result.png)
         # The words are the image's text alternative (the widget's alt text; on Telegram, the message beside the photo).
-        return [{"text": "\n".join(lines), "image": url}], Outlook(lines, result.png)
+        message = {"text": "\n".join(outlook_lines(result.text, t)), "image": url}
+        return [message], Outlook((t(INTRO),), result.png, outlook_tables(result.text, t),
+                                  outlook_notes(result.text, t), t(IMAGE_ALT))
 
     def care_plan(self, outcome: TriageOutcome, answers: Mapping[str, Any], language: str, today: date,
                   outlook: Optional[Outlook]) -> List[Message]:
@@ -77,9 +89,14 @@ class ResultDelivery:
         filename = f"care-plan-{outcome.reference_code}.pdf"
         url = self._store(outcome.reference_code, "care_plan_pdf", "application/pdf", filename, to_pdf(plan),
                           plan=(plan, text))
-        # One chat message per section (as Rasa's REST channel would split them anyway), then the PDF.
+        page = f"care-plan-{outcome.reference_code}.html"
+        page_url = self._store(outcome.reference_code, "care_plan_html", "text/html", page,
+                               to_html(plan).encode("utf-8"))
+        # One chat message per section (as Rasa's REST channel would split them anyway), then the PDF
+        # and the web page for phones.
         sections = [{"text": section} for section in text.split("\n\n")]
-        return [*sections, {"text": translate(language, "careplan.pdf"), "custom": {"document": url, "title": filename}}]
+        return [*sections, {"text": translate(language, "careplan.pdf"), "custom": {"document": url, "title": filename}},
+                {"text": translate(language, "careplan.html"), "custom": {"document": page_url, "title": page}}]
 
     def deliver(self, outcome: TriageOutcome, answers: Mapping[str, Any], language: str,
                 today: Optional[date] = None) -> List[Message]:

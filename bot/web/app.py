@@ -174,6 +174,11 @@ def _load_document(database_url: str, token: str) -> Optional[Tuple[bytes, str, 
         return None if document is None else (document.content, document.media_type, document.filename)
 
 
+# A stored page (the care plan for phones) is self-contained: inline styles and data: images only.
+STORED_HTML_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+                   "form-action 'none'; frame-ancestors 'none'; sandbox")
+
+
 async def file_download(request: web.Request) -> web.Response:
     """A care-plan PDF or outlook graph by its token (the link in the chat is the only way to it)."""
     token = request.match_info["token"]
@@ -184,11 +189,15 @@ async def file_download(request: web.Request) -> web.Response:
     if found is None:
         return _error(404, "no such file")
     content, media_type, filename = found
-    return web.Response(body=content, content_type=media_type, headers={
+    headers = {
         "Content-Disposition": f'inline; filename="{filename}"',
         "Cache-Control": "private, max-age=3600",
         "Cross-Origin-Resource-Policy": "cross-origin",  # the widget may be embedded on a clinic's site
-    })
+    }
+    if media_type == "text/html":  # the care plan's web page: no script, no request, no framing
+        headers["Content-Security-Policy"] = STORED_HTML_CSP
+    return web.Response(body=content, content_type=media_type, headers=headers,
+                        charset="utf-8" if media_type.startswith("text/") else None)
 
 
 async def _rasa_client(app: web.Application):  # type: ignore[no-untyped-def]

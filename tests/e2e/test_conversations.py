@@ -1,12 +1,14 @@
 """Whole conversations through the real Rasa server and action server, over HTTP."""
 from __future__ import annotations
 
+import io
 import re
 import secrets
 import urllib.request
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from bot.i18n.catalog import translate
@@ -73,10 +75,19 @@ def fetch(url: str) -> Tuple[int, str, bytes]:
 
 
 def care_plan_pdf(p: Patient) -> bytes:
-    (link,) = [m for m in p.reply if "custom" in m]
+    (link,) = [m for m in p.reply if "custom" in m and m["custom"]["title"].endswith(".pdf")]
     status, content_type, body = fetch(link["custom"]["document"])
     assert (status, content_type) == (200, "application/pdf") and body.startswith(b"%PDF")
     return body
+
+
+def care_plan_page(p: Patient) -> str:
+    """The plan's web page for phones, linked next to the PDF."""
+    (link,) = [m for m in p.reply if "custom" in m and m["custom"]["title"].endswith(".html")]
+    with urllib.request.urlopen(link["custom"]["document"], timeout=30) as response:
+        assert response.status == 200 and response.headers.get_content_type() == "text/html"
+        assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+        return response.read().decode("utf-8")
 
 
 def reference_code(texts: List[str]) -> Optional[str]:
@@ -101,8 +112,9 @@ def test_low_risk_by_typing(stack: RunningStack) -> None:
     p.say("no thanks")
     code = reference_code(p.texts)
     assert p.texts[:4] == [t("result.low"), t("next_steps.low"), t("result.disclaimer"), t("result.reference_code", reference_code=code)]
-    plan = "\n\n".join(p.texts[4:-2])  # one message per section, then the PDF's line and link
-    assert p.texts[-2] == t("careplan.pdf") and p.reply[-1]["custom"]["title"] == f"care-plan-{code}.pdf"
+    plan = "\n\n".join(p.texts[4:-4])  # one message per section, then the PDF's and the web page's line and link
+    assert p.texts[-4] == t("careplan.pdf") and p.reply[-3]["custom"]["title"] == f"care-plan-{code}.pdf"
+    assert p.texts[-2] == t("careplan.html") and p.reply[-1]["custom"]["title"] == f"care-plan-{code}.html"
     assert plan.startswith(t("careplan.title").upper()) and code in plan and t("treatment.reassurance.name") in plan
     assert t("treatment.exercise_therapy.name") not in plan  # low risk: advice, reassurance, self-management
     assert not any("image" in m for m in p.reply)
@@ -151,7 +163,7 @@ def test_high_risk_by_buttons(stack: RunningStack) -> None:
     care_plan_pdf(p)
     (stored,) = p.stored()
     assert (stored.risk_group, stored.risk_subscore, stored.needs_attention) == ("high", 5, True)
-    assert stored.document_kinds == {"outlook_png", "care_plan_pdf"}
+    assert stored.document_kinds == {"outlook_png", "care_plan_pdf", "care_plan_html"}
 
 
 def test_neck_pain_is_stratified_with_the_msk_rules_and_gets_neck_options(stack: RunningStack) -> None:
@@ -175,6 +187,34 @@ def test_neck_pain_is_stratified_with_the_msk_rules_and_gets_neck_options(stack:
     care_plan_pdf(p)
     (stored,) = p.stored()
     assert (stored.risk_tool, stored.risk_score, stored.answer_codes["msk_10"]) == ("start_msk", 6, "true")
+
+
+def test_neck_patients_hear_plainly_that_there_is_no_neck_outlook_yet(stack: RunningStack) -> None:
+    """Where a back patient is offered the outlook, a neck patient is told in their language why
+    there is none (no validated basis yet), and the plan on paper and on the phone says the same."""
+    p = Patient(stack, language_hint="pl").say("cześć").say("tak").say("szyja")
+    for _ in range(6):  # the neck path's red flags
+        p.say("nie")
+    assert p.asked == t("episode_duration.ask", "pl")
+    p.tap(t("episode_duration.1_to_3_months", "pl"))
+    p.say("8")  # msk_1 8 -> 2 points, three yes -> 3, under 6 months -> 0: 5 of 12, medium
+    for answer in ["tak", "tak", "nie", "nie", "tak", "nie", "nie", "nie"]:  # msk_2 ... msk_9
+        p.say(answer)
+    assert p.asked == t("pain_now.ask", "pl")
+    p.say("6")  # no outlook question follows on the neck path ...
+    statement = t("prediction.neck_not_available", "pl")
+    assert p.texts[0] == t("result.medium", "pl") and t("outlook_offer.ask", "pl") not in p.texts
+    code = reference_code(p.texts)
+    # ... instead, right after the risk result and before the plan: the plain statement, and no graph.
+    assert p.texts[p.texts.index(t("result.reference_code", "pl", reference_code=code)) + 1] == statement
+    assert not any("image" in m for m in p.reply)
+    assert f"{t('careplan.heading.outlook', 'pl').upper()}\n{statement}" in p.texts
+    assert statement in care_plan_page(p)
+    pdf = PdfReader(io.BytesIO(care_plan_pdf(p)))
+    assert "BackTalk nie może jeszcze" in re.sub(r"\s+", " ", " ".join(page.extract_text() for page in pdf.pages))
+    (stored,) = p.stored()
+    assert (stored.risk_tool, stored.risk_group) == ("start_msk", "medium")
+    assert stored.document_kinds == {"care_plan_pdf", "care_plan_html"}
 
 
 def test_a_red_flag_stops_the_questionnaire_with_urgent_advice(stack: RunningStack) -> None:
