@@ -68,6 +68,20 @@ def test_a_message_is_forwarded_with_a_pseudonym_and_the_language_hint(tmp_path:
     assert sent["metadata"] == {"channel": "web", "language": "en-GB"}
 
 
+def test_the_pages_clinic_code_travels_with_every_message(tmp_path: Path) -> None:
+    """<script src=".../widget.js" data-clinic="north">: the triage goes to that clinic."""
+    fake = FakeRasa([{"recipient_id": "x", "text": "Hello"}])
+
+    async def test(client: TestClient) -> None:
+        response = await client.post("/api/chat", json={"conversation_id": "abcdef123456", "message": "hi",
+                                                        "language": "de", "clinic": "north-physio_2"})
+        assert response.status == 200
+
+    run_with_web(fake, tmp_path, test)
+    (sent,) = fake.received
+    assert sent["metadata"] == {"channel": "web", "language": "de", "clinic": "north-physio_2"}
+
+
 @pytest.mark.parametrize(
     "body, status",
     [
@@ -77,6 +91,8 @@ def test_a_message_is_forwarded_with_a_pseudonym_and_the_language_hint(tmp_path:
         (b'{"conversation_id": "abcdef123456", "message": ""}', 400),
         (b'{"conversation_id": "abcdef123456", "message": "' + b"a" * 2001 + b'"}', 413),
         (b'{"conversation_id": "abcdef123456", "message": "' + b"a" * 70000 + b'"}', 413),
+        (b'{"conversation_id": "abcdef123456", "message": "hi", "clinic": "../admin"}', 400),
+        (b'{"conversation_id": "abcdef123456", "message": "hi", "clinic": 7}', 400),
     ],
 )
 def test_bad_requests_get_a_4xx_with_a_reason(tmp_path: Path, body: bytes, status: int) -> None:

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 from aiohttp import web
-from babel.dates import format_datetime
+from babel.dates import format_date, format_time
 from multidict import MultiDictProxy
 from sqlalchemy.orm import Session
 
@@ -193,7 +193,9 @@ def _local(workspace: Workspace, moment: Optional[datetime], language: str) -> s
         return ""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return format_datetime(moment, "short", tzinfo=workspace.zone, locale=language)
+    # Month names ("3 Dec 2026", "03.12.2026") cannot be misread as day/month or month/day.
+    local = moment.astimezone(workspace.zone)
+    return f"{format_date(local, 'medium', locale=language)} {format_time(local, 'short', locale=language)}"
 
 
 # -- sign-in and sign-out -----------------------------------------------------------------------------
@@ -334,7 +336,9 @@ def _summary_response(db: Session, request: web.Request, visit: Visit, status: i
     if triage is None:
         return visit.error(404, mark("clinic.error.not_found"))
     summary = build_summary(triage, visit.lang, workspace.cipher)
-    options = [(o.id, translate(visit.lang, o.name)) for o in load_options()]
+    # Options for this patient's pain site (two options may share a name across sites).
+    options = [(o.id, translate(visit.lang, o.name)) for o in load_options()
+               if triage.pain_site is None or triage.pain_site in o.sites]
     # The form starts from the current decision, or from the options the care plan matched.
     source = triage.decisions[-1] if triage.decisions else triage.care_plan
     chosen = set((source.option_ids or "").split()) if source is not None else set()

@@ -19,6 +19,9 @@ import pytest
 from bot.i18n.catalog import translate
 from bot.paths import PROJECT_ROOT
 from bot.privacy.pseudonym import pseudonymise
+from bot.store.db import session_scope
+from bot.store.repository import TriageRepository
+from tests.clinic_helpers import setup_clinic
 from tests.conftest import make_settings
 from tests.e2e.servers import RunningStack
 
@@ -55,11 +58,11 @@ def t(msgid: str, language: str = "en", **values: Any) -> str:
 class Site:
     """A page on another origin (another port) that embeds the widget like a clinic's site would."""
 
-    def __init__(self, widget_src: str) -> None:
+    def __init__(self, widget_src: str, attributes: str = "") -> None:
         page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
                 f'content="width=device-width, initial-scale=1"><title>Clinic</title></head><body>'
                 f'<h1>Example clinic</h1><p>Opening hours: Monday to Friday.</p>'
-                f'<script src="{widget_src}" defer></script></body></html>').encode()
+                f'<script src="{widget_src}"{attributes} defer></script></body></html>').encode()
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
@@ -88,8 +91,11 @@ def web_stack(model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     from bot.store.migrate import upgrade
 
     upgrade(config.database_url)
+    setup_clinic(config, "main", default=True)
+    setup_clinic(config, "north")
     running = RunningStack(config=config, model=model, with_web=True)
-    running.clinic = Site(f"{running.web_url}/widget.js")  # type: ignore[attr-defined]
+    # the clinic's site names its clinic: its patients' triages go to "north", others' to the default
+    running.clinic = Site(f"{running.web_url}/widget.js", ' data-clinic="north"')  # type: ignore[attr-defined]
     running.stranger = Site(f"{running.web_url}/widget.js")  # type: ignore[attr-defined]  # not allowed
     with pytest.MonkeyPatch.context() as env:
         env.setenv("WIDGET_ALLOWED_ORIGINS", running.clinic.url)  # type: ignore[attr-defined]
@@ -197,6 +203,14 @@ def contexts(browser: Browser) -> Iterator[None]:
         context.close()
 
 
+def stored_clinic(chat: Chat) -> Optional[str]:
+    """The clinic code of the conversation's stored triage (created when consent was given)."""
+    sender = pseudonymise(f"web:{chat.storage('conversation')}", chat.stack.config.pseudonym_key)
+    with session_scope(chat.stack.config.database_url) as db:
+        triage = TriageRepository(db).latest(pseudonymise(sender, chat.stack.config.pseudonym_key))
+        return triage.clinic.code if triage is not None and triage.clinic is not None else None
+
+
 def answer_red_flags_and_first_items(chat: Chat) -> Chat:
     """hi, consent, low back, six red flags "no": up to STarT Back's first item."""
     chat.say("hi").asks("consent.ask").tap("Yes").asks("pain_site.ask").tap("Low back").asks("rf_saddle_numbness.ask")
@@ -219,6 +233,7 @@ def test_a_whole_triage_by_clicking_and_typing(web_stack: RunningStack, browser:
     bot_texts = chat.page.locator(".msg.bot p")
     expect(bot_texts).to_have_text([t("welcome.greeting"), t("welcome.privacy"), t("consent.ask")])
     chat.tap("Yes").asks("pain_site.ask")
+    assert stored_clinic(chat) == "main"  # a page that names no clinic: the default clinic
     expect(chat.page.locator(".msg.user").last).to_have_text(t("widget.you") + "Yes")
     expect(chat.page.get_by_role("button", name="No", exact=True)).to_be_disabled()  # used questions close
     chat.say("my lower back").asks("rf_saddle_numbness.ask")
@@ -234,9 +249,12 @@ def test_a_whole_triage_by_clicking_and_typing(web_stack: RunningStack, browser:
     assert unnamed == []  # every control has a name (the log is named by aria-label)
     chat.screenshot("test_a_whole_triage_by_clicking_and_typing-1280-question")
     chat.say("three out of ten").asks("outlook_offer.ask").tap("No")
-    # The care plan: its text in the chat, then a link to the PDF that opens from bot.web.
-    link = chat.page.locator("a.doc")
-    expect(link).to_have_text(re.compile(r"care-plan-BT-"))
+    # The care plan: its text in the chat, then links to the PDF and the page for phones, from bot.web.
+    expect(chat.page.locator("a.doc")).to_have_text([re.compile(r"care-plan-BT-.*\.pdf"), re.compile(r"care-plan-BT-.*\.html")])
+    link = chat.page.locator("a.doc").first
+    page_link = chat.page.locator("a.doc").last
+    html = chat.page.request.get(page_link.get_attribute("href") or "")
+    assert html.ok and html.headers["content-type"].startswith("text/html") and "sandbox" in html.headers["content-security-policy"]
     code = CODE.search(link.text_content() or "").group(0)  # type: ignore[union-attr]
     expect(chat.page.locator(".msg.bot p", has_text=t("result.reference_code", reference_code=code))).to_have_count(1)
     response = chat.page.request.get(link.get_attribute("href") or "")
@@ -435,6 +453,7 @@ def test_a_clinic_page_on_another_origin_embeds_the_floating_widget(web_stack: R
     launcher.click()
     expect(chat.input).to_be_focused()
     chat.say("hi").asks("consent.ask").tap("Yes").asks("pain_site.ask")
+    assert stored_clinic(chat) == "north"
     chat.screenshot("test_a_clinic_page_on_another_origin_embeds_the_floating_widget-1280")
     chat.page.keyboard.press("Escape")
     expect(launcher).to_be_focused()
