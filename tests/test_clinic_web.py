@@ -19,15 +19,20 @@ from bot.fhir.bundle import validate_bundle
 from bot.i18n.catalog import translate
 from bot.store.db import session_scope
 from bot.store.models import AuditEvent, Decision, TriageSession
+from bot.clinic.web import WORKSPACE_KEY
 from bot.web.app import WebOptions, create_app
 from tests.clinic_helpers import LOW_BACK_HIGH, LOW_BACK_LOW, PASSWORD, add_user, setup_clinic, triage
 
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 
 
-def run(settings: Settings, test: Callable[[TestClient], Awaitable[None]]) -> None:
+def run(settings: Settings, test: Callable[[TestClient], Awaitable[None]], frozen_clock: bool = False) -> None:
+    """``frozen_clock``: the sign-in limiter's clock stands still, so no token refills mid-test."""
     async def main() -> None:
-        async with TestClient(TestServer(create_app(settings, WebOptions()))) as client:
+        app = create_app(settings, WebOptions())
+        if frozen_clock:
+            app[WORKSPACE_KEY].sign_in_limiter.clock = lambda: 1000.0
+        async with TestClient(TestServer(app)) as client:
             await test(client)
 
     asyncio.run(main())
@@ -118,7 +123,7 @@ def test_sign_in_attempts_from_one_address_are_rate_limited(settings: Settings) 
         assert statuses[:10] == [401] * 10 and statuses[10:] == [429, 429]
         assert int(response.headers["Retry-After"]) >= 1
 
-    run(settings, test)
+    run(settings, test, frozen_clock=True)
 
 
 def test_a_clinician_sees_only_their_clinic_and_a_guessed_url_tells_nothing(settings: Settings) -> None:
