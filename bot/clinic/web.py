@@ -19,7 +19,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, TypeVar
+from typing import Any, Callable, Dict, Optional, Tuple, TypeVar
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,6 +35,7 @@ from bot.clinic import accounts, sessions
 from bot.clinic.labels import GROUP_LABELS, PERIOD_NAMES, RISK_FILTER_NAMES, SITE_NAMES
 from bot.clinic.decisions import DecisionError, record_decision, set_review_status
 from bot.clinic.queue import (
+    PAGE_SIZE,
     REVIEW_STATUSES,
     RISK_FILTERS,
     SITES,
@@ -47,10 +48,10 @@ from bot.clinic.statistics import GROUPS, concordance_chart, my_statistics
 from bot.clinic.summary import GROUP_NAMES, REVIEW_NAMES, STATUS_NAMES, build_summary
 from bot.config import Settings
 from bot.fhir.bundle import triage_bundle, validate_bundle
-from bot.i18n.catalog import mark, translate
+from bot.i18n.catalog import mark, supported_language, translate
 from bot.privacy.text_cipher import TextCipher
 from bot.store.db import session_scope
-from bot.store.models import Clinic, Document, User
+from bot.store.models import Clinic, Document, TriageSession, User
 from bot.web.limits import RateLimit, RateLimiter, retry_after_header
 
 logger = logging.getLogger(__name__)
@@ -134,8 +135,6 @@ async def _in_db(request: web.Request, work: Callable[[Session], T]) -> T:
 
 def _language(request: web.Request) -> str:
     """For pages before sign-in: the browser's preferred language among ours."""
-    from bot.i18n.catalog import supported_language
-
     for part in request.headers.get("Accept-Language", "").split(","):
         found = supported_language(part.split(";")[0].strip())
         if found:
@@ -236,7 +235,7 @@ async def sign_in(request: web.Request) -> web.Response:
     username, password = str(form.get("username") or "")[:64], str(form.get("password") or "")[:1024]
     target = _safe_next(str(form.get("next") or ""))
 
-    def check(db: Session) -> tuple:
+    def check(db: Session) -> Tuple[Optional[str], Optional[str]]:
         result = accounts.authenticate(db, username, password)
         if result.user is None:
             known = accounts.user_by_name(db, username) if username else None
@@ -311,7 +310,7 @@ async def queue_page(request: web.Request) -> web.Response:
         if wanted.reference_code:
             audit.record(db, "search_reference_code", user=visit.user, reference_code=wanted.reference_code,
                          detail={"found": total})
-        pages = max(1, -(-total // 50))
+        pages = max(1, -(-total // PAGE_SIZE))
         return visit.page("queue.html", rows=rows, total=total, wanted=wanted, error=None, pages=pages,
                           when=lambda m: _local(workspace, m, visit.lang), filters=_filter_choices())
 
@@ -329,12 +328,13 @@ def _triage_id(request: web.Request) -> int:
 
 
 def _summary_response(db: Session, request: web.Request, visit: Visit, status: int = 200,
-                      error: Optional[str] = None) -> web.Response:
+                      error: Optional[str] = None) -> Tuple[web.Response, Optional[TriageSession]]:
+    """The summary page of the requested triage (and the triage), or the 404 page (and None)."""
     workspace = request.app[WORKSPACE_KEY]
     assert visit.clinic is not None
     triage = triage_of_clinic(db, visit.clinic.id, _triage_id(request))
     if triage is None:
-        return visit.error(404, mark("clinic.error.not_found"))
+        return visit.error(404, mark("clinic.error.not_found")), None
     summary = build_summary(triage, visit.lang, workspace.cipher)
     # Options for this patient's pain site (two options may share a name across sites).
     options = [(o.id, translate(visit.lang, o.name)) for o in load_options()
@@ -342,8 +342,9 @@ def _summary_response(db: Session, request: web.Request, visit: Visit, status: i
     # The form starts from the current decision, or from the options the care plan matched.
     source = triage.decisions[-1] if triage.decisions else triage.care_plan
     chosen = set((source.option_ids or "").split()) if source is not None else set()
-    return visit.page("summary.html", status=status, s=summary, options=options, chosen=chosen, error=error,
+    page = visit.page("summary.html", status=status, s=summary, options=options, chosen=chosen, error=error,
                       when=lambda m: _local(workspace, m, visit.lang), statuses=REVIEW_STATUSES)
+    return page, triage
 
 
 async def summary_page(request: web.Request) -> web.Response:
@@ -351,11 +352,10 @@ async def summary_page(request: web.Request) -> web.Response:
         visit = _visit(db, request)
         if isinstance(visit, web.Response):
             return visit
-        response = _summary_response(db, request, visit)
-        if response.status == 200:
-            triage = triage_of_clinic(db, visit.clinic.id, _triage_id(request))  # type: ignore[union-attr]
-            audit.record(db, "view_summary", user=visit.user, reference_code=triage.reference_code if triage else None,
-                         detail={"triage": _triage_id(request)})
+        response, triage = _summary_response(db, request, visit)
+        if triage is not None:
+            audit.record(db, "view_summary", user=visit.user, reference_code=triage.reference_code,
+                         detail={"triage": triage.id})
         return response
 
     return await _in_db(request, work)
@@ -379,7 +379,7 @@ async def decision_post(request: web.Request) -> web.Response:
             decision = record_decision(triage, visit.user, form.getall("option", []), form.get("referred") == "yes",
                                        str(form.get("note") or ""))
         except DecisionError as bad:
-            return _summary_response(db, request, visit, status=400, error=str(bad))
+            return _summary_response(db, request, visit, status=400, error=str(bad))[0]
         db.flush()
         audit.record(db, "decision", user=visit.user, reference_code=triage.reference_code,
                      detail={"triage": triage.id, "decision": decision.id})
@@ -405,7 +405,7 @@ async def status_post(request: web.Request) -> web.Response:
         try:
             set_review_status(triage, str(form.get("status") or ""))
         except DecisionError as bad:
-            return _summary_response(db, request, visit, status=400, error=str(bad))
+            return _summary_response(db, request, visit, status=400, error=str(bad))[0]
         audit.record(db, "review_status", user=visit.user, reference_code=triage.reference_code,
                      detail={"triage": triage.id, "status": triage.review_status})
         return redirect(f"/clinic/triages/{triage.id}")
