@@ -361,20 +361,32 @@ async def summary_page(request: web.Request) -> web.Response:
     return await _in_db(request, work)
 
 
+def _own_triage(db: Session, request: web.Request,
+                form: Optional[MultiDictProxy] = None) -> Tuple[Visit, TriageSession] | web.Response:
+    """The signed-in clinician and the requested triage of their clinic (after the CSRF check when
+    a form is posted); else the page that refuses: sign in, 403, or 404 for another clinic's."""
+    visit = _visit(db, request)
+    if isinstance(visit, web.Response):
+        return visit
+    if form is not None:
+        refused = _csrf_refused(visit, form)
+        if refused is not None:
+            return refused
+    assert visit.clinic is not None
+    triage = triage_of_clinic(db, visit.clinic.id, _triage_id(request))
+    if triage is None:
+        return visit.error(404, mark("clinic.error.not_found"))
+    return visit, triage
+
+
 async def decision_post(request: web.Request) -> web.Response:
     form = await request.post()
 
     def work(db: Session) -> web.Response:
-        visit = _visit(db, request)
-        if isinstance(visit, web.Response):
-            return visit
-        refused = _csrf_refused(visit, form)
-        if refused is not None:
-            return refused
-        assert visit.clinic is not None
-        triage = triage_of_clinic(db, visit.clinic.id, _triage_id(request))
-        if triage is None:
-            return visit.error(404, mark("clinic.error.not_found"))
+        found = _own_triage(db, request, form)
+        if isinstance(found, web.Response):
+            return found
+        visit, triage = found
         try:
             decision = record_decision(triage, visit.user, form.getall("option", []), form.get("referred") == "yes",
                                        str(form.get("note") or ""))
@@ -392,16 +404,10 @@ async def status_post(request: web.Request) -> web.Response:
     form = await request.post()
 
     def work(db: Session) -> web.Response:
-        visit = _visit(db, request)
-        if isinstance(visit, web.Response):
-            return visit
-        refused = _csrf_refused(visit, form)
-        if refused is not None:
-            return refused
-        assert visit.clinic is not None
-        triage = triage_of_clinic(db, visit.clinic.id, _triage_id(request))
-        if triage is None:
-            return visit.error(404, mark("clinic.error.not_found"))
+        found = _own_triage(db, request, form)
+        if isinstance(found, web.Response):
+            return found
+        visit, triage = found
         try:
             set_review_status(triage, str(form.get("status") or ""))
         except DecisionError as bad:
@@ -420,20 +426,17 @@ async def document(request: web.Request) -> web.Response:
     kind = DOCUMENT_KINDS[request.match_info["name"]]
 
     def work(db: Session) -> web.Response:
-        visit = _visit(db, request)
-        if isinstance(visit, web.Response):
-            return visit
-        assert visit.clinic is not None
-        triage = triage_of_clinic(db, visit.clinic.id, _triage_id(request))
-        found: Optional[Document] = None
-        if triage is not None:
-            found = next((d for d in reversed(triage.documents) if d.kind == kind), None)
-        if triage is None or found is None:
+        found = _own_triage(db, request)
+        if isinstance(found, web.Response):
+            return found
+        visit, triage = found
+        stored: Optional[Document] = next((d for d in reversed(triage.documents) if d.kind == kind), None)
+        if stored is None:
             return visit.error(404, mark("clinic.error.not_found"))
         audit.record(db, "view_document", user=visit.user, reference_code=triage.reference_code,
                      detail={"triage": triage.id, "kind": kind})
-        return web.Response(body=found.content, content_type=found.media_type, headers=_headers({
-            "Content-Disposition": f'inline; filename="{found.filename}"'}))
+        return web.Response(body=stored.content, content_type=stored.media_type, headers=_headers({
+            "Content-Disposition": f'inline; filename="{stored.filename}"'}))
 
     return await _in_db(request, work)
 
@@ -441,13 +444,10 @@ async def document(request: web.Request) -> web.Response:
 async def fhir_bundle(request: web.Request) -> web.Response:
     """The triage as an HL7 FHIR R4 Bundle (bot/fhir), validated before it leaves; audited as an export."""
     def work(db: Session) -> web.Response:
-        visit = _visit(db, request)
-        if isinstance(visit, web.Response):
-            return visit
-        assert visit.clinic is not None
-        triage = triage_of_clinic(db, visit.clinic.id, _triage_id(request))
-        if triage is None:
-            return visit.error(404, mark("clinic.error.not_found"))
+        found = _own_triage(db, request)
+        if isinstance(found, web.Response):
+            return found
+        visit, triage = found
         bundle = triage_bundle(triage, visit.lang)
         validate_bundle(bundle)
         audit.record(db, "export_fhir", user=visit.user, reference_code=triage.reference_code,

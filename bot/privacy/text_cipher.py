@@ -6,21 +6,16 @@ HKDF label, so it shares no key with the Telegram chat-id mapping.
 """
 from __future__ import annotations
 
-import base64
+from cryptography.fernet import InvalidToken
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from bot.privacy.keys import fernet_for
 
 __all__ = ["TextCipher", "InvalidToken"]
 
 
 class TextCipher:
     def __init__(self, secret: bytes) -> None:
-        if not secret:
-            raise ValueError("BACKTALK_ENCRYPTION_KEY is empty")
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"backtalk", info=b"patient free text").derive(secret)
-        self._fernet = Fernet(base64.urlsafe_b64encode(key))
+        self._fernet = fernet_for(secret, b"patient free text")
 
     def encrypt(self, text: str) -> str:
         return self._fernet.encrypt(text.encode("utf-8")).decode("ascii")

@@ -7,17 +7,15 @@ BACKTALK_ENCRYPTION_KEY: a copy of the database without that secret does not rev
 """
 from __future__ import annotations
 
-import base64
 import re
 from dataclasses import dataclass
 from typing import Optional
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.fernet import InvalidToken
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
+from bot.privacy.keys import fernet_for
 from bot.privacy.pseudonym import pseudonymise
 from bot.store.db import session_scope
 from bot.store.models import TelegramChat, utcnow
@@ -41,10 +39,7 @@ class ChatCipher:
     """Encrypts chat ids; each encryption differs (random IV), so the ciphertext is no key to look up by."""
 
     def __init__(self, secret: bytes) -> None:
-        if not secret:
-            raise ValueError("BACKTALK_ENCRYPTION_KEY is empty")
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"backtalk", info=b"telegram chat id").derive(secret)
-        self._fernet = Fernet(base64.urlsafe_b64encode(key))
+        self._fernet = fernet_for(secret, b"telegram chat id")
 
     def encrypt(self, chat_id: int) -> str:
         return self._fernet.encrypt(str(int(chat_id)).encode("ascii")).decode("ascii")
