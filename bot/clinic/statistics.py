@@ -151,7 +151,7 @@ def concordance_chart(rows: Sequence[GroupRow], labels: Dict[str, str], you: str
     table next to it carries the same numbers for screen readers and print."""
     bar, gap, left, width = 16, 14, 150, 300
     height = len(rows) * (2 * bar + gap) + 40
-    parts = [f'<svg class="chart" viewBox="0 0 {left + width + 60} {height}" role="img" '
+    parts = [f'<svg class="chart" viewBox="0 0 {left + width + 120} {height}" role="img" '
              f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">']
     y = 10
     for row in rows:
