@@ -118,10 +118,17 @@ def _add_export_commands(commands: "argparse._SubParsersAction[argparse.Argument
     fhir.add_argument("--clinic", metavar="CODE", help="only triages of this clinic")
     fhir.add_argument("--language", default="en", choices=SUPPORTED_LANGUAGES,
                       help="language of item texts and names (codes do not change)")
+    from bot.privacy.cli import add_transcript_command
+
+    add_transcript_command(kinds)
 
 
 def export(args: argparse.Namespace, database_url: str) -> int:
     """`backtalk export fhir`; messages go to stderr so `--out -` stays pure NDJSON."""
+    if args.export_kind == "transcripts":
+        from bot.privacy.cli import export_transcripts_command
+
+        return export_transcripts_command(args, database_url)
     from bot.fhir.bundle import FhirMappingError, FhirValidationError
     from bot.fhir.export import ExportError, export_fhir
 
@@ -155,6 +162,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     add_clinic_commands(commands)
     _add_export_commands(commands)
+    from bot.privacy.cli import add_commands as add_privacy_commands
+
+    add_privacy_commands(commands)
     args = parser.parse_args(argv)
 
     if args.command == "init-env":
@@ -173,6 +183,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return run_clinic_command(args, config)
     if args.command == "export":
         return export(args, config.database_url)
+    if args.command in ("retention", "erase"):
+        from bot.privacy.cli import run as run_privacy_command
+
+        return run_privacy_command(args, config)
     if args.command == "db":
         from bot.store.migrate import upgrade
 

@@ -14,9 +14,9 @@ from bot.i18n.languages import named_language
 from bot.questionnaires.flow import TriageFlow
 
 FLOW = TriageFlow()
-BACK_FLAGS = [i.id for i in FLOW.required_items({"consent": True, "pain_site": "low_back"}) if i.id.startswith("rf_")]
+BACK_FLAGS = [i.id for i in FLOW.required_items({"consent": True, "research_consent": True, "pain_site": "low_back"}) if i.id.startswith("rf_")]
 NECK_ONLY_FLAGS = [
-    i.id for i in FLOW.required_items({"consent": True, "pain_site": "neck"})
+    i.id for i in FLOW.required_items({"consent": True, "research_consent": True, "pain_site": "neck"})
     if i.id.startswith("rf_") and i.id not in BACK_FLAGS
 ]
 
@@ -158,7 +158,7 @@ class Story:
 
 
 def no_flags(site: str) -> Dict[str, bool]:
-    return {i.id: False for i in FLOW.required_items({"consent": True, "pain_site": site}) if i.id.startswith("rf_")}
+    return {i.id: False for i in FLOW.required_items({"consent": True, "research_consent": True, "pain_site": site}) if i.id.startswith("rf_")}
 
 
 def sbt(agree: List[int], bother: str) -> Dict[str, str]:
@@ -183,41 +183,41 @@ OUTLOOK_AT_WORK = {
 def stories() -> List[Story]:
     result = [
         Story("low risk, typed answers")
-        .start().answers_in_turn({"consent": True, "pain_site": "low_back"})
+        .start().answers_in_turn({"consent": True, "research_consent": True, "pain_site": "low_back"})
         .answers_in_turn(no_flags("low_back")).answers_in_turn({"episode_duration": "under_1_month"})
         .answers_in_turn(sbt([1, 2], "slightly"))
         .answer("3", "answer", 3).answer("no thanks", "answer", False).result(stage="done"),
         Story("medium risk, every answer by button")
-        .start().answers_in_turn({"consent": True, "pain_site": "low_back"}, button=True)
+        .start().answers_in_turn({"consent": True, "research_consent": True, "pain_site": "low_back"}, button=True)
         .answers_in_turn(no_flags("low_back"), button=True)
         .answers_in_turn({"episode_duration": "1_to_3_months"}, button=True)
         .answers_in_turn(sbt([1, 2, 3, 5], "moderately"), button=True)
         .answer(None, "answer", 6, button=True).answer(None, "answer", False, button=True).result(stage="done"),
         Story("high risk, with the outlook questions")
-        .start("hello").answers_in_turn({"consent": True, "pain_site": "low_back"})
+        .start("hello").answers_in_turn({"consent": True, "research_consent": True, "pain_site": "low_back"})
         .answers_in_turn(no_flags("low_back")).answers_in_turn({"episode_duration": "3_to_6_months"})
         .answers_in_turn(sbt([5, 6, 7, 8], "extremely"))
         .answer("eight", "answer", 8).answers_in_turn(OUTLOOK_AT_WORK, button=True)
         .answer("3 days", "answer", 3).answer("not sure", "answer", "unsure").result(stage="done"),
         Story("outlook questions outside paid work skip the days off")
-        .start().answers_in_turn({"consent": True, "pain_site": "low_back"}, button=True)
+        .start().answers_in_turn({"consent": True, "research_consent": True, "pain_site": "low_back"}, button=True)
         .answers_in_turn(no_flags("low_back"), button=True)
         .answers_in_turn({"episode_duration": "6_months_to_3_years"}, button=True)
         .answers_in_turn(sbt([1, 3], "slightly"), button=True).answer(None, "answer", 4, button=True)
         .answers_in_turn({**OUTLOOK_AT_WORK, "work_status": "not_in_paid_work"}, button=True)
         .result(stage="done"),
         Story("neck pain, low risk")
-        .start().answers_in_turn({"consent": True, "pain_site": "neck"})
+        .start().answers_in_turn({"consent": True, "research_consent": True, "pain_site": "neck"})
         .answers_in_turn(no_flags("neck")).answers_in_turn({"episode_duration": "under_1_month"})
         .answers_in_turn(msk(3, [])).answer("2", "answer", 2).result(stage="done"),
         Story("neck pain, medium risk, by button")
-        .start().answers_in_turn({"consent": True, "pain_site": "neck"}, button=True)
+        .start().answers_in_turn({"consent": True, "research_consent": True, "pain_site": "neck"}, button=True)
         .answers_in_turn(no_flags("neck"), button=True)
         .answers_in_turn({"episode_duration": "1_to_3_months"}, button=True)
         .answers_in_turn(msk(6, [2, 4, 5, 6]), button=True)
         .answer(None, "answer", 5, button=True).result(stage="done"),
         Story("neck and low back pain, high risk")
-        .start().answers_in_turn({"consent": True, "pain_site": "both"})
+        .start().answers_in_turn({"consent": True, "research_consent": True, "pain_site": "both"})
         .answers_in_turn(no_flags("both")).answers_in_turn({"episode_duration": "over_3_years"})
         .answers_in_turn(msk(9, [2, 3, 4, 5, 6, 7, 8, 9])).answer("9", "answer", 9)
         .result(stage="done"),
@@ -225,34 +225,34 @@ def stories() -> List[Story]:
         .start().answer("no thanks", "answer", False).result(stage="declined")
         .after_end("hello"),
         Story("go back replaces the previous answer")
-        .start().answers_in_turn({"consent": True, "pain_site": "low_back", "rf_saddle_numbness": False})
+        .start().answers_in_turn({"consent": True, "research_consent": True, "pain_site": "low_back", "rf_saddle_numbness": False})
         .interrupt("go back", "go_back", "action_go_back", rf_saddle_numbness=None, requested_slot="rf_saddle_numbness")
         .answers_in_turn({"rf_saddle_numbness": False}),
         Story("go back at the first question")
-        .start().answers_in_turn({"consent": True})
+        .start().answers_in_turn({"consent": True, "research_consent": False})
         .interrupt("can i go back", "go_back", "action_go_back"),
         Story("why do you ask, then the same item")
-        .start().answers_in_turn({"consent": True, "pain_site": "neck"})
+        .start().answers_in_turn({"consent": True, "research_consent": True, "pain_site": "neck"})
         .interrupt("why do you ask?", "ask_why", "action_explain_item")
         .answers_in_turn({"rf_bladder_bowel": False}),
         Story("stop and resume where they left off")
-        .start().answers_in_turn({"consent": True, "pain_site": "low_back"})
+        .start().answers_in_turn({"consent": True, "research_consent": True, "pain_site": "low_back"})
         .answers_in_turn(no_flags("low_back")).answers_in_turn({"episode_duration": "3_to_6_months", "sbt_1": "agree"})
         .stop().resume().answers_in_turn({"sbt_2": "disagree"}),
         Story("stop, then a yes resumes at once")
-        .start().answers_in_turn({"consent": True, "pain_site": "neck"})
+        .start().answers_in_turn({"consent": True, "research_consent": True, "pain_site": "neck"})
         .stop().resume_with_yes().answers_in_turn({"rf_bladder_bowel": False}),
         Story("start over mid-questionnaire")
-        .start().answers_in_turn({"consent": True, "pain_site": "neck"})
-        .start_over().answers_in_turn({"pain_site": "low_back"}),
+        .start().answers_in_turn({"consent": True, "research_consent": True, "pain_site": "neck"})
+        .start_over().answers_in_turn({"research_consent": False, "pain_site": "low_back"}),
         Story("start over after the result")
-        .start().answers_in_turn({"consent": True, "pain_site": "low_back"})
+        .start().answers_in_turn({"consent": True, "research_consent": True, "pain_site": "low_back"})
         .answers_in_turn(no_flags("low_back")).answers_in_turn({"episode_duration": "under_1_month"})
         .answers_in_turn(sbt([], "not_at_all"))
         .answer("0", "answer", 0).answer("no", "answer", False).result(stage="done")
         .after_end("thank you").start_over("start again"),
         Story("unusable answers are asked again")
-        .start().answers_in_turn({"consent": True})
+        .start().answers_in_turn({"consent": True, "research_consent": True})
         .answer("banana", "answer", None).answers_in_turn({"pain_site": "low_back"})
         .answers_in_turn(no_flags("low_back"))
         .answer("purple", "answer", None).answers_in_turn({"episode_duration": "over_3_years"}),
@@ -266,7 +266,7 @@ def stories() -> List[Story]:
             before[item_id] = value
         result.append(
             Story(f"red flag {flag}")
-            .start().answers_in_turn({"consent": True, "pain_site": site, **before})
+            .start().answers_in_turn({"consent": True, "research_consent": True, "pain_site": site, **before})
             .answers_in_turn({flag: True}).result(stage="done")
         )
     return result
@@ -293,7 +293,7 @@ def language_stories() -> List[Story]:
     """Per language: the happy path, a red flag, and a language switch mid-questionnaire."""
     result = []
     for language, (greet, yes, no, switch) in SAMPLES.items():
-        happy = Story(f"{language}: happy path").start(greet).answer(yes, "answer", True)
+        happy = Story(f"{language}: happy path").start(greet).answer(yes, "answer", True).answer(yes, "answer", True)
         happy.answers_in_turn({"pain_site": "low_back"}, button=True)
         for item_id in no_flags("low_back"):
             happy.answer(no, "answer", False)
@@ -301,11 +301,11 @@ def language_stories() -> List[Story]:
         happy.answers_in_turn(sbt([1, 5], "moderately"), button=True).answer(None, "answer", 5, button=True)
         happy.answer(no, "answer", False)
         result.append(happy.result(stage="done"))
-        flag = Story(f"{language}: red flag").start(greet).answer(yes, "answer", True)
+        flag = Story(f"{language}: red flag").start(greet).answer(yes, "answer", True).answer(no, "answer", False)
         flag.answers_in_turn({"pain_site": "neck"}, button=True).answer(yes, "answer", True)
         result.append(flag.result(stage="done"))
         switched = Story(f"{language}: language switch mid-questionnaire").start(greet)
-        switched.answer(yes, "answer", True).answers_in_turn({"pain_site": "low_back"}, button=True)
+        switched.answer(yes, "answer", True).answer(no, "answer", False).answers_in_turn({"pain_site": "low_back"}, button=True)
         switched.answer(no, "answer", False).switch_language(switch).answer(no, "answer", False)
         result.append(switched)
     return result

@@ -29,37 +29,37 @@ def test_nothing_but_consent_until_consent_is_given() -> None:
     [("low_back", BACK_FLAGS), ("neck", NECK_FLAGS), ("both", sorted(set(BACK_FLAGS) | set(NECK_FLAGS)))],
 )
 def test_pain_site_picks_the_red_flags(site: str, flags: list[str]) -> None:
-    required = ids({"consent": True, "pain_site": site})
+    required = ids({"consent": True, "research_consent": True, "pain_site": site})
     asked = [i for i in required if i.startswith("rf_")]
     assert sorted(asked) == sorted(flags)
     tool = SBT + ["pain_now", "outlook_offer"] if site == "low_back" else MSK_ASKED + ["pain_now"]
-    assert required == ["consent", "pain_site", *asked, "episode_duration", *tool]
+    assert required == ["consent", "research_consent", "pain_site", *asked, "episode_duration", *tool]
 
 
 @pytest.mark.parametrize("work, extra", [("working", ["days_off", "work_expectation"]),
                                          ("off_work", ["days_off", "work_expectation"]), ("not_in_paid_work", [])])
 def test_the_outlook_questions_come_only_after_a_yes_and_work_questions_only_in_paid_work(work: str,
                                                                                           extra: list[str]) -> None:
-    answers = {"consent": True, "pain_site": "low_back"}
+    answers = {"consent": True, "research_consent": True, "pain_site": "low_back"}
     assert ids({**answers, "outlook_offer": False})[-1] == "outlook_offer"
     required = ids({**answers, "outlook_offer": True, "work_status": work})
     assert required[required.index("outlook_offer") + 1:] == OUTLOOK + extra
 
 
 def test_a_red_flag_ends_the_questionnaire_at_once() -> None:
-    answers = {"consent": True, "pain_site": "low_back", "rf_saddle_numbness": False, "rf_bladder_bowel": True}
-    assert ids(answers) == ["consent", "pain_site", "rf_saddle_numbness", "rf_bladder_bowel"]
+    answers = {"consent": True, "research_consent": True, "pain_site": "low_back", "rf_saddle_numbness": False, "rf_bladder_bowel": True}
+    assert ids(answers) == ["consent", "research_consent", "pain_site", "rf_saddle_numbness", "rf_bladder_bowel"]
     assert flow.red_flag(answers) == "rf_bladder_bowel"
     assert flow.next_item(answers) is None
 
 
 def test_next_item_is_the_first_unanswered() -> None:
-    answers = {"consent": True, "pain_site": "neck", "rf_bladder_bowel": False}
+    answers = {"consent": True, "research_consent": True, "pain_site": "neck", "rf_bladder_bowel": False}
     assert flow.next_item(answers).id == "rf_cord_compression"
 
 
 def test_go_back_walks_the_patients_own_path() -> None:
-    answers = {"consent": True, "pain_site": "neck"}
+    answers = {"consent": True, "research_consent": True, "pain_site": "neck"}
     assert flow.previous_item("rf_cord_compression", answers).id == "rf_bladder_bowel"
     assert flow.previous_item("episode_duration", answers).id == "rf_fever"
     assert flow.previous_item("msk_1", answers).id == "episode_duration"
@@ -74,7 +74,7 @@ def test_go_back_never_reopens_consent() -> None:
 
 
 def test_section_intros_show_only_when_moving_forward() -> None:
-    answers = {"consent": True, "pain_site": "low_back"}
+    answers = {"consent": True, "research_consent": True, "pain_site": "low_back"}
     assert flow.asked_after(None, "consent", {})                       # first message
     assert flow.asked_after("pain_site", "rf_saddle_numbness", answers)  # next item
     assert not flow.asked_after("rf_saddle_numbness", "rf_saddle_numbness", answers)  # asked again
@@ -93,8 +93,8 @@ def test_a_tapped_yes_or_no_button_means_yes_or_no_in_every_language(language: s
 
 
 def test_a_section_intro_comes_before_the_first_item_of_the_section_on_each_path() -> None:
-    back = {"consent": True, "pain_site": "low_back"}
-    neck = {"consent": True, "pain_site": "neck"}
+    back = {"consent": True, "research_consent": True, "pain_site": "low_back"}
+    neck = {"consent": True, "research_consent": True, "pain_site": "neck"}
     assert flow.intros("rf_saddle_numbness", back) == ["red_flags.intro"]
     assert flow.intros("rf_bladder_bowel", back) == []
     assert flow.intros("rf_bladder_bowel", neck) == ["red_flags.intro"]  # the neck path's first flag

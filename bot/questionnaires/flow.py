@@ -87,8 +87,8 @@ class TriageFlow:
         """The item asked before ``current`` ("go back"), or None at the first question.
 
         Consent is not part of the chain: it is a gate, not an answer to revise; withdrawing it is
-        what "stop" and erasure are for."""
-        ids = [i.id for i in self.required_items(answers) if i.id != "consent"]
+        what "stop" and erasure are for. Research consent neither: "withdraw from research" changes it."""
+        ids = [i.id for i in self.required_items(answers) if i.id not in ("consent", "research_consent")]
         if current not in ids:
             return None
         index = ids.index(current)

@@ -71,6 +71,9 @@ class TriageSession(Base):
     clinic_id = Column(Integer, ForeignKey("clinics.id"), nullable=True, index=True)
     # The clinic team's own progress with this patient: new -> seen -> booked.
     review_status = Column(String(8), nullable=False, default="new", server_default="new", index=True)
+    # Research use, asked separately after care consent: None not (yet) answered, False declined or
+    # withdrawn. Only True is ever exported (bot/privacy/transcripts.py).
+    research_consent = Column(Boolean, nullable=True)
 
     answers = relationship(
         "Answer", back_populates="session", cascade="all, delete-orphan", order_by="Answer.id"

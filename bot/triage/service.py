@@ -102,6 +102,8 @@ class TriageService:
                 repo.record_answer(triage, derived_id, code_of(derived))
             if item.id == "pain_site":
                 triage.pain_site = str(canonical)
+            if item.id == "research_consent":
+                triage.research_consent = canonical is True
         return canonical
 
     def finish(self, sender_id: str, answers: Mapping[str, Any], language: str = "en") -> TriageOutcome:
