@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.followup import series as followup_series
-from bot.i18n.catalog import translate
+from bot.i18n.catalog import mark, translate
 from bot.notify.outbox import channels_of
 from bot.paths import QUESTIONNAIRE_DIR
 from bot.prediction.predict import FUNCTION_ITEMS, function_score
@@ -179,7 +179,7 @@ class FollowUpConversation:
         if red_flag:
             outcome = TriageOutcome(kind="red_flag", reference_code=triage.reference_code, red_flag=red_flag)
             return Turn(replies.outcome_messages(outcome, language), None, True)
-        key = "followup.done.alert" if followup.alert else "followup.done"
+        key = mark("followup.done.alert") if followup.alert else mark("followup.done")
         return Turn([{"text": translate(language, key, reference_code=triage.reference_code)}], None, True)
 
 

@@ -32,7 +32,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.followup.schedules import Schedule, schedule_for
-from bot.i18n.catalog import translate
+from bot.i18n.catalog import mark, translate
 from bot.notify.sender import DeliveryError
 from bot.store.db import session_scope
 from bot.store.models import Clinic, FollowUp, FollowUpSeries, TriageSession, utcnow
@@ -85,9 +85,11 @@ class Round:
     tasks: List[Task] = field(default_factory=list)
 
 
+MESSAGES = {"invite": mark("followup.invite"), "reminder": mark("followup.reminder")}
+
+
 def message_for(task: Task) -> str:
-    key = "followup.invite" if task.kind == "invite" else "followup.reminder"
-    return translate(task.language, key, reference_code=task.reference_code)
+    return translate(task.language, MESSAGES[task.kind], reference_code=task.reference_code)
 
 
 def run_once(database_url: str, messenger: Optional[Messenger], policy: SchedulerPolicy = SchedulerPolicy(),
