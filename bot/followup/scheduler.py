@@ -28,14 +28,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Dict, List, Optional, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.followup.schedules import Schedule, schedule_for
 from bot.i18n.catalog import mark, translate
 from bot.notify.sender import DeliveryError
 from bot.store.db import session_scope
-from bot.store.models import Clinic, FollowUp, FollowUpSeries, TriageSession, utcnow
+from bot.store.models import Clinic, FollowUp, FollowUpSeries, TriageSession, as_utc, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,10 @@ class SchedulerPolicy:
     lease_seconds: float = 300.0
     max_attempts: int = 10  # invite and reminder together
     retry_seconds: float = 300.0
+    # Sent rows are marked this many at a time, in one transaction: far fewer commits, at the price
+    # that a scheduler dying mid-batch leaves up to this many sent-but-unmarked rows to be sent
+    # again after the lease (the at-most-twice window of the module doc, per batch).
+    mark_every: int = 25
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class Task:
     pseudonym: str
     language: str
     reference_code: str
+    next_wait: timedelta  # after sending: until the reminder (invite) or until missed (reminder)
 
 
 @dataclass
@@ -98,7 +103,8 @@ def run_once(database_url: str, messenger: Optional[Messenger], policy: Schedule
     """One round: claim what is due, send it, mark it. Without a messenger (no TELEGRAM_BOT_TOKEN),
     Telegram rows wait and web rows still open and close on time."""
     done = claim(database_url, messenger is not None, policy, clock(), schedules)
-    for task in done.tasks:
+    delivered: List[Task] = []
+    for position, task in enumerate(done.tasks, start=1):
         try:
             messenger.send(task.pseudonym, message_for(task))  # type: ignore[union-attr]
         except Exception as error:  # noqa: BLE001 - one patient's failure never holds up the others
@@ -107,11 +113,14 @@ def run_once(database_url: str, messenger: Optional[Messenger], policy: Schedule
             else:
                 done.retried += 1
         else:
-            if mark_sent(database_url, task, clock(), schedules):
-                if task.kind == "invite":
+            delivered.append(task)
+        if delivered and (len(delivered) >= policy.mark_every or position == len(done.tasks)):
+            for marked in mark_sent(database_url, delivered, clock()):
+                if marked.kind == "invite":
                     done.invited += 1
                 else:
                     done.reminded += 1
+            delivered = []
     if any((done.invited, done.reminded, done.opened, done.missed, done.skipped, done.failed)):
         logger.info("follow-ups: %d sent, %d reminded, %d opened (web), %d missed, %d skipped, %d failed",
                     done.invited, done.reminded, done.opened, done.missed, done.skipped, done.failed)
@@ -146,8 +155,9 @@ def claim(database_url: str, can_send: bool, policy: SchedulerPolicy, now: datet
     cache: Dict[Optional[int], Schedule] = {}
     with session_scope(database_url) as db:
         due = (
-            select(FollowUp, FollowUpSeries)
+            select(FollowUp, FollowUpSeries, TriageSession.reference_code)
             .join(FollowUpSeries, FollowUpSeries.id == FollowUp.series_id)
+            .join(TriageSession, TriageSession.id == FollowUpSeries.session_id)
             .where(FollowUpSeries.status == "active",
                    FollowUp.status.in_(("scheduled", "sending", "sent", "reminding", "reminded")),
                    FollowUp.next_action_at <= now)
@@ -158,13 +168,14 @@ def claim(database_url: str, can_send: bool, policy: SchedulerPolicy, now: datet
             due = due.where(FollowUpSeries.channel == "web")
         if db.get_bind().dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True, of=FollowUp)  # concurrent schedulers: disjoint rows
-        claimed: List[int] = []
-        for row, series in db.execute(due).all():
+        candidates = db.execute(due).all()
+        latest_due = _latest_due(db, [series.id for _, series, _ in candidates], now)
+        for row, series, reference_code in candidates:
             schedule = _schedule_of(db, series, schedules, cache)
             if row.status == "reminded":
                 done.missed += _take(db, row, "reminded", now, status="missed")
                 continue
-            if row.status == "scheduled" and _later_one_due(db, row, now):
+            if row.status == "scheduled" and as_utc(row.due_at) < latest_due[series.id]:
                 done.skipped += _take(db, row, "scheduled", now, status="skipped")
                 continue
             if series.channel == "web":
@@ -181,24 +192,25 @@ def claim(database_url: str, can_send: bool, policy: SchedulerPolicy, now: datet
             kind = "invite" if row.status in ("scheduled", "sending") else "reminder"
             if _take(db, row, row.status, now, status="sending" if kind == "invite" else "reminding",
                      attempts=FollowUp.attempts + 1, next_action_at=lease):
-                claimed.append(row.id)
-                done.tasks.append(Task(id=row.id, series_id=series.id, attempts=row.attempts + 1, kind=kind,
-                                       pseudonym=series.pseudonym, language=series.language,
-                                       reference_code=_reference_code(db, series)))
+                done.tasks.append(Task(
+                    id=row.id, series_id=series.id, attempts=row.attempts + 1, kind=kind,
+                    pseudonym=series.pseudonym, language=series.language, reference_code=reference_code or "",
+                    next_wait=schedule.remind_after if kind == "invite" else schedule.missed_after))
     return done
 
 
-def _later_one_due(db: Session, row: FollowUp, now: datetime) -> bool:
-    return db.execute(
-        select(FollowUp.id).where(FollowUp.series_id == row.series_id, FollowUp.status == "scheduled",
-                                  FollowUp.due_at > row.due_at, FollowUp.due_at <= now).limit(1)
-    ).first() is not None
-
-
-def _reference_code(db: Session, series: FollowUpSeries) -> str:
-    return db.execute(
-        select(TriageSession.reference_code).where(TriageSession.id == series.session_id)
-    ).scalar_one_or_none() or ""
+def _latest_due(db: Session, series_ids: List[int], now: datetime) -> Dict[int, datetime]:
+    """Per series, the due time of its latest scheduled check-in already due: an earlier one due
+    at the same time (the clock jumped, the worker was down) is skipped, not sent."""
+    if not series_ids:
+        return {}
+    rows = db.execute(
+        select(FollowUp.series_id, func.max(FollowUp.due_at))
+        .where(FollowUp.series_id.in_(set(series_ids)), FollowUp.status == "scheduled", FollowUp.due_at <= now)
+        .group_by(FollowUp.series_id)
+    ).all()
+    latest = {series_id: as_utc(due_at) for series_id, due_at in rows}
+    return {series_id: latest.get(series_id, now) for series_id in series_ids}
 
 
 def _held(task: Task):  # type: ignore[no-untyped-def]
@@ -209,28 +221,29 @@ def _held(task: Task):  # type: ignore[no-untyped-def]
     ).execution_options(synchronize_session=False)
 
 
-def mark_sent(database_url: str, task: Task, now: datetime,
-              schedules: Callable[[Optional[str]], Schedule] = schedule_for) -> bool:
+def mark_sent(database_url: str, tasks: List[Task], now: datetime) -> List[Task]:
+    """Mark sent rows in one transaction, each only while this scheduler's claim on it stands (a
+    stop or a lease taken over in the meantime wins); returns the tasks marked. A check-in of the
+    series still unanswered when the next one goes out is missed."""
+    marked: List[Task] = []
     with session_scope(database_url) as db:
-        series = db.get(FollowUpSeries, task.series_id)
-        if series is None:  # erased (/forget) while we were sending
-            return False
-        schedule = _schedule_of(db, series, schedules, {})
-        if task.kind == "invite":
-            marked = db.execute(_held(task).values(
-                status="sent", sent_at=now, last_error=None, next_action_at=now + schedule.remind_after)).rowcount
-            if marked:  # an earlier check-in still unanswered when the next arrives: missed
-                db.execute(update(FollowUp).where(
-                    FollowUp.series_id == task.series_id, FollowUp.id != task.id,
-                    FollowUp.status.in_(("sent", "reminding", "reminded")),
-                ).values(status="missed").execution_options(synchronize_session=False))
-        else:
-            marked = db.execute(_held(task).values(
-                status="reminded", reminded_at=now, last_error=None,
-                next_action_at=now + schedule.missed_after)).rowcount
-    if not marked:
-        logger.warning("follow-up %d: sent after its lease ran out or after a stop", task.id)
-    return bool(marked)
+        for task in tasks:
+            values = (dict(status="sent", sent_at=now) if task.kind == "invite"
+                      else dict(status="reminded", reminded_at=now))
+            if db.execute(_held(task).values(last_error=None, next_action_at=now + task.next_wait,
+                                             **values)).rowcount:
+                marked.append(task)
+        invited = [t for t in marked if t.kind == "invite"]
+        if invited:
+            db.execute(update(FollowUp).where(
+                FollowUp.series_id.in_([t.series_id for t in invited]),
+                FollowUp.id.notin_([t.id for t in invited]),
+                FollowUp.status.in_(("sent", "reminding", "reminded")),
+            ).values(status="missed").execution_options(synchronize_session=False))
+    for task in tasks:
+        if task not in marked:
+            logger.warning("follow-up %d: sent after its lease ran out or after a stop", task.id)
+    return marked
 
 
 def record_failure(database_url: str, task: Task, error: BaseException, policy: SchedulerPolicy,
