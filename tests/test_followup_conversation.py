@@ -190,3 +190,27 @@ def test_nothing_open_before_the_first_is_due_and_an_unknown_or_stopped_code_is_
         assert texts(CONVERSATION.open(db, "p", "guessed", "en", START)) == [translate("en", "followup.invalid")]
         followup_series.end(db, followup_series.series_by_token(db, token), START)
     assert texts(opened(settings, token, START + timedelta(days=14))) == [translate("en", "followup.invalid")]
+
+
+def test_an_answered_check_in_is_a_valid_fhir_bundle_for_the_same_patient(settings: Settings) -> None:
+    from bot.fhir.bundle import triage_bundle, validate_bundle
+    from bot.fhir.followup import followup_bundle
+
+    triage_id, token = triage_with_series(settings, BASELINE)
+    now = START + timedelta(days=14)
+    answer_all(settings, opened(settings, token, now), now, pain="3", worse_function=True)
+    with session_scope(settings.database_url) as db:
+        triage = db.get(TriageSession, triage_id)
+        followup = db.execute(select(FollowUp).where(FollowUp.status == "answered")).scalar_one()
+        bundle = followup_bundle(triage, followup, "de")
+        validate_bundle(bundle)
+        patient_id = triage_bundle(triage, "de")["entry"][0]["resource"]["id"]
+    resources = [e["resource"] for e in bundle["entry"]]
+    assert resources[0]["id"] == patient_id
+    response = next(r for r in resources if r["resourceType"] == "QuestionnaireResponse")
+    assert response["identifier"]["value"] == f"{triage.reference_code}/2w"
+    assert [i["linkId"] for i in response["item"]][:3] == ["pain_now", "fn_1", "fn_2"]
+    values = {r["code"]["text"]: r for r in resources if r["resourceType"] == "Observation"}
+    assert values["pain now (0-10)"]["valueInteger"] == 3
+    assert values["function score (0-24)"]["valueInteger"] == 8
+    assert values["global rating of change"]["valueCodeableConcept"]["coding"][0]["code"] == "better"
