@@ -214,3 +214,40 @@ def test_an_answered_check_in_is_a_valid_fhir_bundle_for_the_same_patient(settin
     assert values["pain now (0-10)"]["valueInteger"] == 3
     assert values["function score (0-24)"]["valueInteger"] == 8
     assert values["global rating of change"]["valueCodeableConcept"]["coding"][0]["code"] == "better"
+
+
+OUTLOOK_BASELINE = {
+    "consent": "true", "pain_site": "low_back", "rf_saddle_numbness": "false", "rf_bladder_bowel": "false",
+    "sbt_1": "agree", "sbt_2": "disagree", "sbt_3": "agree", "sbt_4": "agree", "sbt_5": "agree", "sbt_6": "disagree",
+    "sbt_7": "disagree", "sbt_8": "disagree", "sbt_9": "moderately", "pain_now": "6", "outlook_offer": "true",
+    "age_band": "40_to_49", "sex": "female", "episode_duration": "1_to_3_months", "previous_episodes": "once_or_twice",
+    "fn_1": "true", "fn_2": "true", "fn_3": "false", "fn_4": "true", "fn_5": "false", "fn_6": "false",
+    "recovery_expectation": "unsure", "work_status": "working", "days_off": "2", "work_expectation": "sure",
+}
+
+
+def test_the_trajectory_draws_triage_and_check_ins_over_the_outlook_band(settings: Settings) -> None:
+    from bot.followup.trajectory import course_of, summary_chart
+
+    triage_id, token = triage_with_series(settings, OUTLOOK_BASELINE)
+    for days, pain in ((15, "4"), (44, "2")):
+        now = START + timedelta(days=days)
+        answer_all(settings, opened(settings, token, now), now, pain=pain)
+    with session_scope(settings.database_url) as db:
+        triage = db.get(TriageSession, triage_id)
+        course = course_of(triage, list(db.execute(select(FollowUp.series.property.mapper.class_)).scalars()))
+        svg = summary_chart(db, triage, "de")
+    assert [(round(w, 1), v) for w, v in course.pain] == [(0.0, 6.0), (2.1, 4.0), (6.3, 2.0)]
+    assert [v for _, v in course.function] == [12.0, 0.0, 0.0]  # 3 of 6 statements at the triage, none later
+    assert course.pain_band[0] == (0.0, 6, 6) and len(course.pain_band) > 1
+    assert all(low <= high for _, low, high in course.pain_band + course.function_band)
+    assert svg.startswith("<svg") and svg.count("<polygon") == 2 and svg.count("<polyline") == 2
+    assert translate("de", "clinic.trajectory.title") in svg and "style=" not in svg  # the CSP allows no inline style
+
+
+def test_no_trajectory_before_a_check_in_is_answered(settings: Settings) -> None:
+    from bot.followup.trajectory import summary_chart
+
+    triage_id, _ = triage_with_series(settings, OUTLOOK_BASELINE)
+    with session_scope(settings.database_url) as db:
+        assert summary_chart(db, db.get(TriageSession, triage_id), "en") is None

@@ -45,6 +45,7 @@ from bot.clinic.queue import (
 )
 from bot.clinic.statistics import GROUPS, concordance_chart, my_statistics
 from bot.clinic.summary import GROUP_NAMES, REVIEW_NAMES, STATUS_NAMES, build_summary
+from bot.followup.trajectory import summary_chart
 from bot.config import Settings
 from bot.fhir.bundle import triage_bundle, validate_bundle
 from bot.i18n.catalog import mark, translate
@@ -339,7 +340,8 @@ def _summary_response(db: Session, request: web.Request, visit: Visit, status: i
     source = triage.decisions[-1] if triage.decisions else triage.care_plan
     chosen = set((source.option_ids or "").split()) if source is not None else set()
     return visit.page("summary.html", status=status, s=summary, options=options, chosen=chosen, error=error,
-                      when=lambda m: _local(workspace, m, visit.lang), statuses=REVIEW_STATUSES)
+                      when=lambda m: _local(workspace, m, visit.lang), statuses=REVIEW_STATUSES,
+                      trajectory=summary_chart(db, triage, visit.lang))
 
 
 async def summary_page(request: web.Request) -> web.Response:
