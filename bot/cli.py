@@ -155,6 +155,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     add_clinic_commands(commands)
     _add_export_commands(commands)
+    from bot.followup.cli import add_commands as add_followup_commands
+
+    add_followup_commands(commands)
     args = parser.parse_args(argv)
 
     if args.command == "init-env":
@@ -173,6 +176,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return run_clinic_command(args, config)
     if args.command == "export":
         return export(args, config.database_url)
+    if args.command in ("report", "demo-data"):
+        from bot.followup.cli import run as run_followup_command
+
+        return run_followup_command(args, config)
     if args.command == "db":
         from bot.store.migrate import upgrade
 

@@ -344,7 +344,16 @@ def followup_stories() -> List[Story]:
     stopped._action("action_stop_followups")
     stopped._user(None, "stop_followups", {"code": "yes"})
     stopped._action("action_stop_followups")
-    return [checked, stopped]
+    finishing = finished("follow-ups: the last answer of a check-in")
+    finishing._user(None, "followup")
+    finishing._action("action_followup_open")
+    finishing._slots(followup_id=1, stage="followup", language="en")
+    finishing._user(None, "answer", {"code": "not_at_all"})
+    finishing._action("action_followup_answer")
+    finishing._slots(followup_id=None, stage="done")
+    finishing._user("thanks", "answer")
+    finishing._action("action_after_end")
+    return [checked, stopped, finishing]
 
 
 def render() -> str:
