@@ -76,6 +76,9 @@ def course_of(triage: TriageSession, series: Sequence[FollowUpSeries]) -> Option
 
 
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 320, 180, 36, 12, 24, 30
+TITLE = mark("clinic.trajectory.title")
+BAND = mark("clinic.trajectory.band")
+OBSERVED = mark("clinic.trajectory.observed")
 
 
 def _panel(title: str, points: Sequence[Point], band: Sequence[Tuple[float, float, float]], top: float,
@@ -115,16 +118,16 @@ def render_svg(course: Course, text: Callable[[str], str]) -> str:
     max_weeks = max([26.0, *(w for w, _ in course.pain + course.function),
                      *(w for w, _, _ in course.pain_band + course.function_band)])
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {2 * WIDTH} {HEIGHT + 22}" role="img" '
-             f'aria-labelledby="trajectory-title"><title id="trajectory-title">{escape(text(mark("clinic.trajectory.title")))}</title>']
+             f'aria-labelledby="trajectory-title"><title id="trajectory-title">{escape(text(TITLE))}</title>']
     parts += _panel(text(mark("clinic.trajectory.pain")), course.pain, course.pain_band, 10, max_weeks,
                     text(mark("clinic.trajectory.weeks")), 0)
     parts += _panel(text(mark("clinic.trajectory.function")), course.function, course.function_band, 24, max_weeks,
                     text(mark("clinic.trajectory.weeks")), WIDTH)
     legend_y = HEIGHT + 14
     parts += [f'<rect x="{LEFT}" y="{legend_y - 9}" width="14" height="10" fill="#0b4f6c" fill-opacity="0.18"/>',
-              f'<text x="{LEFT + 18}" y="{legend_y}" font-size="10" fill="#1b1f23">{escape(text(mark("clinic.trajectory.band")))}</text>',
+              f'<text x="{LEFT + 18}" y="{legend_y}" font-size="10" fill="#1b1f23">{escape(text(BAND))}</text>',
               f'<line x1="{WIDTH + LEFT}" y1="{legend_y - 4}" x2="{WIDTH + LEFT + 14}" y2="{legend_y - 4}" stroke="#a04000" stroke-width="2"/>',
-              f'<text x="{WIDTH + LEFT + 18}" y="{legend_y}" font-size="10" fill="#1b1f23">{escape(text(mark("clinic.trajectory.observed")))}</text>',
+              f'<text x="{WIDTH + LEFT + 18}" y="{legend_y}" font-size="10" fill="#1b1f23">{escape(text(OBSERVED))}</text>',
               "</svg>"]
     return "".join(parts)
 
