@@ -20,6 +20,7 @@ from actions.common import (
     send_language_picker,
     service,
 )
+from bot.followup.service import offer as followup_offer
 from bot.i18n.answers import parse_yes_no
 from bot.i18n.catalog import supported_language, translate
 from bot.i18n.languages import named_language
@@ -157,6 +158,8 @@ class ActionTriageResult(Action):
         outcome = service().finish(tracker.sender_id, so_far, language)
         send(dispatcher, replies.outcome_messages(outcome, language))
         send(dispatcher, result_delivery().deliver(outcome, so_far, language))
+        if outcome.kind == "risk":  # not after a red flag: the urgent advice must stand alone
+            send(dispatcher, [followup_offer(language)])
         if outcome.kind == "declined":
             return [SlotSet("stage", "declined")]
         events: List[EventType] = [

@@ -165,6 +165,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     from bot.privacy.cli import add_commands as add_privacy_commands
 
     add_privacy_commands(commands)
+    from bot.followup.cli import add_commands as add_followup_commands
+
+    add_followup_commands(commands)
     args = parser.parse_args(argv)
 
     if args.command == "init-env":
@@ -187,6 +190,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         from bot.privacy.cli import run as run_privacy_command
 
         return run_privacy_command(args, config)
+    if args.command in ("report", "demo-data"):
+        from bot.followup.cli import run as run_followup_command
+
+        return run_followup_command(args, config)
     if args.command == "db":
         from bot.store.migrate import upgrade
 

@@ -257,7 +257,7 @@ def test_commands_and_other_messages(harness: TelegramHarness, rasa: StubRasa) -
 def test_the_command_menu_is_published_in_every_language(harness: TelegramHarness) -> None:
     menus = {c.params.get("language_code"): c.params["commands"] for c in harness.fake.calls if c.method == "setMyCommands"}
     assert set(menus) == {None, "en", "de", "es", "fr", "it", "da", "sv", "nl", "pl", "pt", "hr", "nb"}
-    assert [c["command"] for c in menus["de"]] == ["start", "language", "help", "stop", "forget"]
+    assert [c["command"] for c in menus["de"]] == ["start", "language", "help", "stop", "forget", "followup", "nomore"]
     assert menus["de"][4]["description"] == translate("de", "telegram.command.forget")
 
 
@@ -420,3 +420,11 @@ def test_backtalk_telegram_says_so_when_telegram_refuses_the_token(harness: Tele
         harness.run(fake.stop())
     assert done.returncode == 2 and "refused TELEGRAM_BOT_TOKEN" in done.stderr
     assert "not-the-token" not in done.stdout + done.stderr
+
+
+def test_followup_and_nomore_go_to_rasa_as_their_payloads(harness: TelegramHarness, rasa: StubRasa) -> None:
+    chat_id = new_chat_id()
+    user = harness.chat(chat_id, "de")
+    user.say("/followup")
+    user.say("/nomore")
+    assert rasa.messages_from(pseudonym_of(harness, chat_id)) == ["/followup", "/stop_followups"]

@@ -48,6 +48,8 @@ from bot.clinic.statistics import GROUPS, concordance_chart, my_statistics
 from bot.clinic.summary import GROUP_NAMES, REVIEW_NAMES, STATUS_NAMES, build_summary
 from bot.config import Settings
 from bot.fhir.bundle import triage_bundle, validate_bundle
+from bot.followup.outcomes import DIMENSIONS, OUTCOMES, TIMES, outcome_rows, report, to_csv
+from bot.followup.trajectory import summary_chart
 from bot.i18n.catalog import mark, supported_language, translate
 from bot.privacy.text_cipher import TextCipher
 from bot.store.db import session_scope
@@ -343,7 +345,8 @@ def _summary_response(db: Session, request: web.Request, visit: Visit, status: i
     source = triage.decisions[-1] if triage.decisions else triage.care_plan
     chosen = set((source.option_ids or "").split()) if source is not None else set()
     page = visit.page("summary.html", status=status, s=summary, options=options, chosen=chosen, error=error,
-                      when=lambda m: _local(workspace, m, visit.lang), statuses=REVIEW_STATUSES)
+                      when=lambda m: _local(workspace, m, visit.lang), statuses=REVIEW_STATUSES,
+                      trajectory=summary_chart(db, triage, visit.lang))
     return page, triage
 
 
@@ -483,6 +486,43 @@ async def statistics_page(request: web.Request) -> web.Response:
     return await _in_db(request, work)
 
 
+# -- Outcomes: which interventions work here (bot/followup/outcomes.py) --------------------------------
+
+OUTCOME_ROLES = ("clinician", "researcher", "admin")
+
+
+async def outcomes_page(request: web.Request) -> web.Response:
+    """The clinic's change at 3 and 6 months per intervention and risk group; small cells hidden."""
+    def work(db: Session) -> web.Response:
+        visit = _visit(db, request, roles=OUTCOME_ROLES)
+        if isinstance(visit, web.Response):
+            return visit
+        assert visit.clinic is not None
+        cells = report(outcome_rows(db, visit.clinic.id))
+        audit.record(db, "view_outcomes", user=visit.user, detail={"cells": len(cells)})
+        names = {**{o.id: translate(visit.lang, o.name) for o in load_options()},
+                 "none": translate(visit.lang, "treatment_main.none"), "unknown": "–",
+                 **{g: translate(visit.lang, n) for g, n in GROUP_NAMES.items()}}
+        return visit.page("outcomes.html", cells=cells, names=names, times=TIMES, outcomes=list(OUTCOMES),
+                          dimensions=DIMENSIONS)
+
+    return await _in_db(request, work)
+
+
+async def outcomes_csv(request: web.Request) -> web.Response:
+    def work(db: Session) -> web.Response:
+        visit = _visit(db, request, roles=OUTCOME_ROLES)
+        if isinstance(visit, web.Response):
+            return visit
+        assert visit.clinic is not None
+        cells = report(outcome_rows(db, visit.clinic.id))
+        audit.record(db, "export_outcomes", user=visit.user, detail={"cells": len(cells)})
+        return web.Response(text=to_csv(cells), content_type="text/csv", headers=_headers({
+            "Content-Disposition": 'attachment; filename="outcomes.csv"'}))
+
+    return await _in_db(request, work)
+
+
 async def audit_page(request: web.Request) -> web.Response:
     workspace = request.app[WORKSPACE_KEY]
 
@@ -529,5 +569,7 @@ def add_clinic_routes(app: web.Application, config: Settings) -> None:
     routes.add_get(r"/clinic/triages/{triage_id:\d{1,12}}/fhir.json", fhir_bundle)
     routes.add_get("/clinic/statistics", statistics_page)
     routes.add_get("/clinic/audit", audit_page)
+    routes.add_get("/clinic/outcomes", outcomes_page)
+    routes.add_get("/clinic/outcomes.csv", outcomes_csv)
     routes.add_static("/clinic/static", HERE / "static", append_version=True)
     routes.add_get("/clinic/{tail:.*}", not_found)

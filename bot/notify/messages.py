@@ -12,17 +12,20 @@ from typing import Dict
 
 from bot.i18n.catalog import mark, translate
 
-URGENCIES = ("red_flag", "high_risk", "routine")
+# follow_up_alert: a follow-up check-in found a new red flag or a clinically important worsening.
+URGENCIES = ("red_flag", "high_risk", "routine", "follow_up_alert")
 
 SUBJECTS: Dict[str, str] = {
     "red_flag": mark("notify.subject.red_flag"),
     "high_risk": mark("notify.subject.high_risk"),
     "routine": mark("notify.subject.routine"),
+    "follow_up_alert": mark("notify.subject.follow_up_alert"),
 }
 HEADLINES: Dict[str, str] = {
     "red_flag": mark("notify.body.red_flag"),
     "high_risk": mark("notify.body.high_risk"),
     "routine": mark("notify.body.routine"),
+    "follow_up_alert": mark("notify.body.follow_up_alert"),
 }
 
 

@@ -57,8 +57,12 @@ class TelegramSender:
     def send(self, notice: Notice, destination: str) -> None:
         if not destination.strip():
             raise DeliveryError("the clinic has no Telegram group", permanent=True)
+        self.send_text(notice.text, destination)
+
+    def send_text(self, text: str, destination: str) -> None:
+        """One plain message to a chat (a clinic's group, or a patient's chat for a follow-up)."""
         try:
-            self._loop.run_until_complete(self._send(chat_of(destination), notice.text))
+            self._loop.run_until_complete(self._send(chat_of(destination), text))
         except RetryAfter as error:
             raise DeliveryError(self._describe(error), retry_after=retry_after_seconds(error)) from None
         except (BadRequest, Forbidden) as error:

@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Dict, Iterable, List, Mapping, Optional
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -263,15 +263,48 @@ def poll_seconds(env: Optional[Mapping[str, str]] = None) -> float:
 
 
 def serve(config: Settings, senders: Mapping[str, Sender], policy: DeliveryPolicy, interval: float,
-          stop: threading.Event) -> None:
-    """``run_once`` every ``interval`` seconds until ``stop`` is set; a database that is away is
-    waited for, not fatal."""
+          stop: threading.Event, jobs: Sequence[Callable[[], object]] = ()) -> None:
+    """``run_once`` and then each of ``jobs`` (the follow-up scheduler) every ``interval`` seconds
+    until ``stop`` is set; a database that is away is waited for, not fatal, and one job's failure
+    does not hold up the others."""
     while not stop.is_set():
-        try:
-            run_once(config, senders, policy)
-        except Exception:  # noqa: BLE001 - e.g. the database restarting: try again next round
-            logger.exception("notification round failed; trying again in %.0f s", interval)
+        for job in (lambda: run_once(config, senders, policy), *jobs):
+            try:
+                job()
+            except Exception:  # noqa: BLE001 - e.g. the database restarting: try again next round
+                logger.exception("worker round failed; trying again in %.0f s", interval)
         stop.wait(interval)
+
+
+class FollowUpJob:
+    """The follow-up scheduler as a job of this loop, with its own Telegram sender (each sender owns
+    an event loop) when TELEGRAM_BOT_TOKEN is set; without it, web check-ins still open and close."""
+
+    def __init__(self, database_url: str, messenger: Optional[object], sender: Optional[Sender]) -> None:
+        self.database_url = database_url
+        self.messenger = messenger
+        self.sender = sender
+
+    def run(self) -> object:
+        from bot.followup.scheduler import run_once as followup_round
+
+        return followup_round(self.database_url, self.messenger)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        if self.sender is not None:
+            self.sender.close()
+
+
+def followup_job(config: Settings, env: Optional[Mapping[str, str]] = None) -> FollowUpJob:
+    from bot.followup.telegram import TelegramMessenger
+    from bot.notify.telegram import TelegramSender
+    from bot.telegram.chats import ChatDirectory
+
+    sender = TelegramSender.from_env(env)
+    if sender is None:
+        return FollowUpJob(config.database_url, None, None)
+    directory = ChatDirectory(config.database_url, config.pseudonym_key, config.encryption_key)
+    return FollowUpJob(config.database_url, TelegramMessenger(directory, sender), sender)
 
 
 def main() -> int:
@@ -298,9 +331,11 @@ def main() -> int:
             logger.warning("%d %s notification(s) wait: this worker cannot send %s", count, channel, channel)
     except Exception as error:  # noqa: BLE001 - not migrated yet, database away: the loop will say so
         logger.warning("could not count waiting notifications: %s", type(error).__name__)
+    followups = followup_job(config)
     try:
-        serve(config, senders, policy, interval, stop)
+        serve(config, senders, policy, interval, stop, [followups.run])
     finally:
+        followups.close()
         for sender in senders.values():
             sender.close()
     logger.info("notification worker stopped")

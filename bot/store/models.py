@@ -256,3 +256,70 @@ class Notification(Base):
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     next_attempt_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     sent_at = Column(DateTime(timezone=True), nullable=True)
+
+
+class FollowUpSeries(Base):
+    """A patient's "yes, check in on me later" after a triage: the follow-ups of one triage, how to
+    reach the patient (the triage conversation's pseudonym and channel) and their time zone. ``token_hash``
+    is the SHA-256 of the web return code (the code itself is shown once, never stored)."""
+
+    __tablename__ = "followup_series"
+
+    id = Column(Integer, primary_key=True)
+    session_id = Column(Integer, ForeignKey("triage_sessions.id", ondelete="CASCADE"), nullable=False, index=True)
+    pseudonym = Column(String(64), nullable=False, index=True)
+    channel = Column(String(16), nullable=False)  # telegram | web
+    language = Column(String(8), nullable=False)
+    clinic_id = Column(Integer, ForeignKey("clinics.id"), nullable=True, index=True)
+    time_zone = Column(String(64), nullable=False)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    status = Column(String(16), nullable=False, default="active", index=True)  # active | stopped | superseded
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    stopped_at = Column(DateTime(timezone=True), nullable=True)
+
+    followups = relationship("FollowUp", cascade="all, delete-orphan", order_by="FollowUp.due_at",
+                             back_populates="series")
+    session = relationship("TriageSession")
+
+
+class FollowUp(Base):
+    """One check-in of a series. ``next_action_at`` is when the scheduler next acts on the row: send
+    (scheduled), remind (sent), mark missed (reminded), or, while a scheduler holds it (sending,
+    reminding), when its lease runs out. ``attempts`` is the fencing token of the claim."""
+
+    __tablename__ = "followups"
+
+    id = Column(Integer, primary_key=True)
+    series_id = Column(Integer, ForeignKey("followup_series.id", ondelete="CASCADE"), nullable=False, index=True)
+    label = Column(String(8), nullable=False)  # 2w | 6w | 3m | 6m (data/followup/schedules.yml)
+    offset_days = Column(Integer, nullable=False)
+    restratify = Column(Boolean, nullable=False, default=False)
+    # scheduled -> sending -> sent -> reminding -> reminded -> missed; answering -> answered at any
+    # point after sent; skipped (a later one fell due at the same time), cancelled (stopped, forgotten),
+    # failed (the channel refused for good)
+    status = Column(String(16), nullable=False, default="scheduled", index=True)
+    due_at = Column(DateTime(timezone=True), nullable=False)
+    next_action_at = Column(DateTime(timezone=True), nullable=False, index=True)
+    attempts = Column(Integer, nullable=False, default=0)
+    last_error = Column(String(255), nullable=True)
+    sent_at = Column(DateTime(timezone=True), nullable=True)
+    reminded_at = Column(DateTime(timezone=True), nullable=True)
+    started_at = Column(DateTime(timezone=True), nullable=True)
+    answered_at = Column(DateTime(timezone=True), nullable=True)
+    alert = Column(String(32), nullable=True)  # why the clinic was alerted: red_flag | worse_pain | worse_function
+
+    series = relationship("FollowUpSeries", back_populates="followups")
+    answers = relationship("FollowUpAnswer", cascade="all, delete-orphan", order_by="FollowUpAnswer.id")
+
+
+class FollowUpAnswer(Base):
+    """One answer of a follow-up (canonical code, as ``answers.code``)."""
+
+    __tablename__ = "followup_answers"
+    __table_args__ = (UniqueConstraint("followup_id", "item_id", name="uq_followup_answers_followup_item"),)
+
+    id = Column(Integer, primary_key=True)
+    followup_id = Column(Integer, ForeignKey("followups.id", ondelete="CASCADE"), nullable=False, index=True)
+    item_id = Column(String(40), nullable=False)
+    code = Column(String(40), nullable=False)
+    answered_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)

@@ -7,6 +7,8 @@
 | `/stop` | "stop" goes to Rasa (the triage pauses; the next message offers to carry on) |
 | `/help` | a help text from the catalogs |
 | `/forget` | asks to confirm; then erases BackTalk's rows, Rasa's events and the chat mapping, and says what went |
+| `/followup` | "/followup" goes to Rasa: the open check-in's next question (the scheduler's message names it) |
+| `/nomore` | "/stop_followups" goes to Rasa, which asks to confirm and then stops every check-in |
 | typed text | goes to Rasa as it is, with the user's `language_code` as the language hint |
 | a tap | answered, its keyboard replaced by "✓ title", the payload goes to Rasa |
 
@@ -53,6 +55,8 @@ COMMANDS = (
     ("help", mark("telegram.command.help")),
     ("stop", mark("telegram.command.stop")),
     ("forget", mark("telegram.command.forget")),
+    ("followup", mark("telegram.command.followup")),
+    ("nomore", mark("telegram.command.nomore")),
 )
 KNOWN_CHATS = 10_000
 
@@ -123,6 +127,8 @@ class TelegramChannel:
             ("help", self.on_help),
             ("stop", self.on_stop),
             ("forget", self.on_forget),
+            ("followup", self.on_followup),
+            ("nomore", self.on_no_more),
         ):
             application.add_handler(CommandHandler(name, self._serialised(handler), filters=private))
         application.add_handler(MessageHandler(private & filters.COMMAND, self._serialised(self.on_help)))
@@ -251,6 +257,14 @@ class TelegramChannel:
     async def on_stop(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._retire(update)
         await self._converse(update, "stop")
+
+    async def on_followup(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._retire(update)
+        await self._converse(update, "/followup")
+
+    async def on_no_more(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._retire(update)
+        await self._converse(update, "/stop_followups")
 
     async def on_help(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._say(update.effective_chat.id, translate(await self._language(update), "telegram.help"))  # type: ignore[union-attr]

@@ -463,6 +463,21 @@
     });
   }
 
+  // A follow-up return link, /chat?followup=<code> (shown at the end of a triage): open that
+  // check-in once, then take the code out of the address bar so a reload or a shared screen does not
+  // repeat or show it.
+  function openFollowup() {
+    var code = null;
+    try { code = new URLSearchParams(window.location.search).get("followup"); } catch (e) { return; }
+    if (!code || !/^[A-Za-z0-9_-]{8,64}$/.test(code)) return;
+    try {
+      var url = new URL(window.location.href);
+      url.searchParams.delete("followup");
+      window.history.replaceState(null, "", url.toString());
+    } catch (e) { /* an old browser keeps the address as it is */ }
+    send('/followup{"token": "' + code + '"}', str("followup"), false);
+  }
+
   function start() {
     var language = chosenLanguage || hint;
     var ready = loadStrings(language);
@@ -470,6 +485,7 @@
     Promise.race([ready, delay(3000)]).then(function () {
       build();
       ready.then(applyStrings); // in case the labels came after the 3 s
+      openFollowup();
     });
   }
 
