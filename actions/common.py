@@ -113,3 +113,14 @@ def requested_before_latest_message(tracker: Tracker) -> Optional[str]:
         elif event.get("event") == "user":
             value_at_message = requested
     return value_at_message
+
+
+def buttons_sent_this_turn(tracker: Tracker) -> bool:
+    """Whether a message with buttons went out since the patient's latest message (a clarifying
+    question from the validator): the form's ask action then adds no second question."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "bot" and ((event.get("data") or {}).get("buttons")):
+            return True
+    return False
