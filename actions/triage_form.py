@@ -13,7 +13,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import (
     answers,
     button_code,
-    buttons_sent_this_turn,
+    answer_buttons_sent_this_turn,
     channel_of,
     clinic_hint,
     flow,
@@ -114,7 +114,7 @@ class AskItem(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         item = flow().item(self.item_id)
-        if buttons_sent_this_turn(tracker):  # a clarifying question already offers the answers
+        if answer_buttons_sent_this_turn(tracker):  # a clarifying question already offers the answers
             return []
         language, events = settle_language(tracker)
         if language is None:  # no hint and the text was unclear: let the patient choose
