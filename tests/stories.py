@@ -290,6 +290,14 @@ def stories() -> List[Story]:
         .start().answers_in_turn({"consent": True, "pain_site": "low_back"})
         .ask_to_start_over(None, "restart").keep_answers("no").typed_back()
         .answers_in_turn({"rf_saddle_numbness": False}),
+        Story("a duration on a border gets a short question with its bands, then a tap answers it")
+        .start().answers_in_turn({"consent": True, "pain_site": "low_back"}).answers_in_turn(no_flags("low_back"))
+        .answer("3 months", "answer", None).answers_in_turn({"episode_duration": "3_to_6_months"}, button=True),
+        Story("text unlike anything in training is asked again")
+        .start().answers_in_turn({"consent": True, "pain_site": "neck"})
+        .answer('Traceback (most recent call last): File "x.py", line 1', "nlu_fallback", None)
+        .answer("rm -rf / --no-preserve-root", "nlu_fallback", None)
+        .answers_in_turn({"rf_bladder_bowel": False}),
         Story("unusable answers are asked again")
         .start().answers_in_turn({"consent": True})
         .answer("banana", "answer", None).answers_in_turn({"pain_site": "low_back"})

@@ -1,9 +1,11 @@
 """Whole conversations through the real Rasa server and action server, over HTTP."""
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import urllib.request
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
@@ -384,3 +386,40 @@ def test_a_duration_on_a_border_gets_a_short_question_with_its_options(stack: Ru
     assert [b["title"] for b in p.reply[-1]["buttons"]] == [t("episode_duration.1_to_3_months"), t("episode_duration.3_to_6_months")]
     assert p.tap(t("episode_duration.3_to_6_months")).texts[-1] == t("sbt_1.ask")
     assert p.slots()["episode_duration"] == "3_to_6_months"
+
+
+TRANSCRIPT = Path(__file__).resolve().parents[1] / "snapshots" / "conversation" / "en.txt"
+TRANSCRIPT_SCRIPT = ["hi", "yes", "my lower back", "no", "nope", "no", "not really", "no", "No.", "3 months",
+                     '/answer{"code":"3_to_6_months"}', "start over", "no, keep them", "agree", "disagree",
+                     "that's true", "not really", "disagree", "no", "disagree", "nah", "quite a lot",
+                     "7 out of 10", "no thanks"]
+
+
+def transcript(turns: List[Tuple[str, List[Dict[str, Any]]]]) -> str:
+    """A readable transcript: what the patient sent, then each reply with its buttons; the
+    reference code and file links, which differ on every run, are masked."""
+    lines: List[str] = []
+    for said, reply in turns:
+        lines.append(f"patient: {said}")
+        for message in reply:
+            text = CODE.sub("BT-XXXX-XXXX", message.get("text") or "")
+            if "custom" in message:
+                text = f"[document: {CODE.sub('BT-XXXX-XXXX', str(message['custom'].get('title')))}]"
+            lines.append("bot:     " + text.replace("\n", "\n         "))
+            if message.get("buttons"):
+                lines.append("         " + " ".join(f"[{b['title']}]" for b in message["buttons"]))
+        lines.append("")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_the_english_conversation_reads_as_its_reviewed_transcript(stack: RunningStack) -> None:
+    """tests/snapshots/conversation/en.txt: a whole typed triage with a clarifying question and a
+    start over that is called off. BACKTALK_UPDATE_SNAPSHOTS=1 rewrites it (review the diff)."""
+    p = Patient(stack)
+    turns = [(said, p.say(said).reply) for said in TRANSCRIPT_SCRIPT]
+    written = transcript(turns)
+    if os.environ.get("BACKTALK_UPDATE_SNAPSHOTS") == "1":
+        TRANSCRIPT.parent.mkdir(parents=True, exist_ok=True)
+        TRANSCRIPT.write_text(written, encoding="utf-8")
+    assert written == TRANSCRIPT.read_text(encoding="utf-8")
