@@ -7,7 +7,7 @@ SQLite database, as the e2e tests): one taps a button for every question (after 
 types every answer as patients do (the script of tests/e2e/test_conversations.py's typed triage).
 It prints the turns (messages the patient sends) against the questions on their path (goal: at
 most four more turns than questions), the characters typed and read, the time the servers took,
-and a modelled patient time: reading at 15 characters a second (about 180 words a minute), a tap
+and a modelled patient time to the result (the result and care plan are counted apart): reading at 15 characters a second (about 180 words a minute), a tap
 2 seconds, typing on a phone at 3 characters a second plus 1 second to send (goal by tapping:
 under 3 minutes). Nothing is asserted: the figures are recorded.
 """
@@ -44,12 +44,16 @@ class Run:
     taps: int = 0
     typed_chars: int = 0
     read_chars: int = 0
+    # The last reply is the result and the care plan: read after the triage is finished.
+    result_chars: int = 0
     server_seconds: float = 0.0
 
     @property
     def patient_seconds(self) -> float:
+        """Time to the result: reading the questions, tapping or typing (not reading the result)."""
         typing = self.typed_chars / TYPE_CHARS_PER_SECOND + (self.turns - self.taps) * SEND_SECONDS
-        return self.read_chars / READ_CHARS_PER_SECOND + self.taps * TAP_SECONDS + typing
+        read = self.read_chars - self.result_chars
+        return read / READ_CHARS_PER_SECOND + self.taps * TAP_SECONDS + typing
 
 
 def converse(stack: RunningStack, run: Run, sender: str, message: str, tapped: bool) -> List[Dict[str, Any]]:
@@ -59,7 +63,8 @@ def converse(stack: RunningStack, run: Run, sender: str, message: str, tapped: b
     run.turns += 1
     run.taps += int(tapped)
     run.typed_chars += 0 if tapped else len(message)
-    run.read_chars += sum(len(m.get("text") or "") for m in reply)
+    run.result_chars = sum(len(m.get("text") or "") for m in reply)
+    run.read_chars += run.result_chars
     return reply
 
 
@@ -92,10 +97,10 @@ def main() -> None:
     finally:
         stack.stop()
     print(f"low-back triage, {questions} questions on the path (goal: at most {questions + 4} turns)")
-    print(f"{'':<9}{'turns':>7}{'taps':>6}{'typed':>7}{'read':>7}{'server s':>10}{'patient min':>13}")
+    print(f"{'':<9}{'turns':>7}{'taps':>6}{'typed':>7}{'read':>7}{'result':>8}{'server s':>10}{'to result min':>15}")
     for run in runs:
-        print(f"{run.name:<9}{run.turns:>7}{run.taps:>6}{run.typed_chars:>7}{run.read_chars:>7}"
-              f"{run.server_seconds:>10.1f}{run.patient_seconds / 60:>13.1f}")
+        print(f"{run.name:<9}{run.turns:>7}{run.taps:>6}{run.typed_chars:>7}{run.read_chars - run.result_chars:>7}"
+              f"{run.result_chars:>8}{run.server_seconds:>10.1f}{run.patient_seconds / 60:>15.1f}")
 
 
 if __name__ == "__main__":
