@@ -113,3 +113,16 @@ def requested_before_latest_message(tracker: Tracker) -> Optional[str]:
         elif event.get("event") == "user":
             value_at_message = requested
     return value_at_message
+
+
+def answer_buttons_sent_this_turn(tracker: Tracker) -> bool:
+    """Whether answer buttons went out since the patient's latest message (a clarifying question
+    from the validator): the form's ask action then adds no second question. (The language
+    chooser's buttons are no answer: the question follows it.)"""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        buttons = (event.get("data") or {}).get("buttons") or [] if event.get("event") == "bot" else []
+        if any(str(b.get("payload", "")).startswith("/answer") for b in buttons):
+            return True
+    return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from typing import List, Text
 
+from babel.numbers import format_decimal
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -121,13 +122,63 @@ class ActionResume(Action):
         return [SlotSet("stage", "new")]
 
 
+class ActionConfirmStartOver(Action):
+    """"Start over" (typed, a button, or Rasa's ``/restart``) asks first, with buttons, and says what
+    would be lost: nothing is cleared on one message, which a classifier might have misread."""
+
+    def name(self) -> Text:
+        return "action_confirm_start_over"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        language = language_of(tracker)
+        code = tracker.get_slot("reference_code")
+        given = [i for i in flow().answered_on_path(answers(tracker)) if i.id != "consent" and not i.derived_from]
+        if code:
+            text = translate(language, "start_over.confirm_after_result", reference_code=code)
+        elif given:
+            text = translate(language, "start_over.confirm", count=format_decimal(len(given), locale=language))
+        else:
+            text = translate(language, "start_over.confirm_empty")
+        dispatcher.utter_message(text=text, buttons=[
+            {"title": translate(language, "start_over.yes"), "payload": replies.answer_payload("yes")},
+            {"title": translate(language, "start_over.no"), "payload": replies.answer_payload("no")},
+        ])
+        return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("stage", "confirming")]
+
+
+class ActionRestart(ActionConfirmStartOver):
+    """Rasa's built-in ``/restart`` would wipe the tracker on one typed line; here it asks first."""
+
+    def name(self) -> Text:
+        return "action_restart"
+
+
+class ActionBack(Action):
+    """Rasa's built-in ``/back`` would silently undo the last turn; typed, it is noise like any other
+    slash text: nothing happens here, and the form (or the fallback) asks the question again."""
+
+    def name(self) -> Text:
+        return "action_back"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        return []
+
+
 class ActionStartOver(Action):
-    """"Start over": a new triage. Consent and language stay unless consent was declined."""
+    """The reply to "start over?": only a yes (the button, or a typed yes) clears the answers and
+    starts a new triage (consent and language stay unless consent was declined); anything else
+    keeps everything and goes back to where the patient was."""
 
     def name(self) -> Text:
         return "action_start_over"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        language = language_of(tracker)
+        if not self.confirmed(tracker, language):
+            dispatcher.utter_message(text=translate(language, "start_over.kept"))
+            if tracker.get_slot("reference_code"):
+                return [SlotSet("stage", "done")]
+            return [SlotSet("stage", "declined" if tracker.get_slot("consent") is False else "new")]
         service().start_over(tracker.sender_id)
         keep_consent = tracker.get_slot("consent") is True
         cleared = [
@@ -136,14 +187,22 @@ class ActionStartOver(Action):
             if not (item.id == "consent" and keep_consent)
         ]
         if keep_consent:
-            dispatcher.utter_message(text=translate(language_of(tracker), "start_over.done"))
+            dispatcher.utter_message(text=translate(language, "start_over.done"))
         return [
-            ActiveLoop(None),
             *cleared,
             *(SlotSet(name, None) for name in RESULT_SLOTS),
             SlotSet("requested_slot", None),
             SlotSet("stage", "new"),
         ]
+
+    @staticmethod
+    def confirmed(tracker: Tracker, language: str) -> bool:
+        if latest_intent(tracker) != "answer":
+            return False
+        tapped = button_code(tracker)
+        if tapped is not None:
+            return tapped == "yes"
+        return parse_yes_no(str((tracker.latest_message or {}).get("text") or ""), language) is True
 
 
 class ActionTriageResult(Action):

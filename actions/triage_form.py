@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import (
     answers,
     button_code,
+    answer_buttons_sent_this_turn,
     channel_of,
     clinic_hint,
     flow,
@@ -25,6 +26,7 @@ from actions.common import (
     typed_text,
 )
 from bot.i18n.catalog import translate
+from bot.questionnaires.interpret import candidates
 from bot.questionnaires.model import Item
 from bot.triage import replies
 
@@ -66,6 +68,15 @@ class ValidateTriageForm(FormValidationAction):
         language, _ = settle_language(tracker)
         if language is None:  # no language yet: the form asks again, with the language buttons
             return {item.id: None}
+        if tracker.get_slot("language") is None:
+            # The patient saw the language chooser, not this question: their message settled the
+            # language and is not an answer. The form now asks the question, with nothing refused.
+            return {item.id: None, "language": language}
+        if requested_before_latest_message(tracker) != item.id:
+            # A stored answer the form re-checks when it starts again (after "start over?" → no,
+            # or a resumed pause): the latest message answered something else, so it must not be
+            # read into this item (a tapped "No, keep my answers" is no "no" to consent).
+            return {item.id: value if item.is_valid_value(value) else None}
         tapped = button_code(tracker)
         try:
             canonical = service().accept_answer(
@@ -83,7 +94,8 @@ class ValidateTriageForm(FormValidationAction):
             send(dispatcher, [{"text": translate(language, "error.try_again")}])
             return {item.id: None}
         if canonical is None:
-            send(dispatcher, [replies.hint(item, language)])
+            options = candidates(item, value, language) if tapped is None else []
+            send(dispatcher, [replies.clarification(item, options, language) if options else replies.hint(item, language)])
             return {item.id: None, "language": language}
         # Items that follow from this answer (STarT MSK's duration item) are set with it.
         derived = flow().derived_by(item.id, canonical, answers(tracker))
@@ -102,6 +114,8 @@ class AskItem(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         item = flow().item(self.item_id)
+        if answer_buttons_sent_this_turn(tracker):  # a clarifying question already offers the answers
+            return []
         language, events = settle_language(tracker)
         if language is None:  # no hint and the text was unclear: let the patient choose
             send_language_picker(dispatcher)
@@ -112,7 +126,9 @@ class AskItem(Action):
             requested_before_latest_message(tracker), item.id, so_far
         )
         intros = flow().intros(item.id, so_far) if with_intro else []
-        send(dispatcher, replies.question(item, language, intros))
+        first = flow().required_items(so_far)[0].id == item.id
+        send(dispatcher, replies.question(item, language, intros, language_button=first,
+                                          progress=flow().progress(item.id, so_far)))
         return events
 
 

@@ -141,12 +141,40 @@ class Story:
         self._request_next()
         return self
 
-    def start_over(self, text: str = "start over") -> "Story":
-        self._user(text, "start_over")
-        self._action("action_start_over")
+    def ask_to_start_over(self, text: Optional[str] = "start over", intent: str = "start_over") -> "Story":
+        """"Start over" (or Rasa's /restart) only asks, with yes/no buttons: nothing is cleared yet."""
+        self._user(text, intent)
+        self._action("action_restart" if intent == "restart" else "action_confirm_start_over")
         self.lines.append("  - active_loop: null")
+        self._slots(stage="confirming")
+        return self
+
+    def start_over(self, text: str = "start over") -> "Story":
+        """Asking, then tapping "Yes, start over": the answers go, consent stays."""
+        self.ask_to_start_over(text)
+        self._user(None, "answer", {"code": "yes"})
+        self._action("action_start_over")
         self.answers = {k: v for k, v in self.answers.items() if k == "consent" and v is True}
         return self._back_into_the_form()
+
+    def keep_answers(self, text: str = "no", stage: str = "new") -> "Story":
+        """Anything but a yes to "start over?": every answer kept, back where the patient was."""
+        self._user(text, "answer")
+        self._action("action_start_over")
+        if stage == "new":
+            return self._back_into_the_form()
+        self._slots(stage=stage)
+        return self
+
+    def typed_back(self) -> "Story":
+        """Rasa's built-in /back typed in the form: no undo, the current item is asked again."""
+        assert self.requested is not None
+        self._user(None, "back")
+        self._action("action_back")
+        self._action("triage_form")
+        self._slots(**{self.requested: None})
+        self._slots(requested_slot=self.requested)
+        return self
 
     def after_end(self, text: str) -> "Story":
         self._user(text, "answer")
@@ -251,6 +279,25 @@ def stories() -> List[Story]:
         .answers_in_turn(sbt([], "not_at_all"))
         .answer("0", "answer", 0).answer("no", "answer", False).result(stage="done")
         .after_end("thank you").start_over("start again"),
+        Story("start over asks first; no keeps every answer")
+        .start().answers_in_turn({"consent": True, "research_consent": False, "pain_site": "low_back", "rf_saddle_numbness": False})
+        .ask_to_start_over().keep_answers("no").answers_in_turn({"rf_bladder_bowel": False}),
+        Story("after the result, start over asks first; no keeps the result")
+        .start().answers_in_turn({"consent": True, "research_consent": False, "pain_site": "neck"}).answers_in_turn({"rf_bladder_bowel": True})
+        .result(stage="done").ask_to_start_over("start again").keep_answers("no thanks", stage="done")
+        .after_end("thanks"),
+        Story("Rasa's /restart asks first too, and /back typed in the form changes nothing")
+        .start().answers_in_turn({"consent": True, "research_consent": False, "pain_site": "low_back"})
+        .ask_to_start_over(None, "restart").keep_answers("no").typed_back()
+        .answers_in_turn({"rf_saddle_numbness": False}),
+        Story("a duration on a border gets a short question with its bands, then a tap answers it")
+        .start().answers_in_turn({"consent": True, "research_consent": False, "pain_site": "low_back"}).answers_in_turn(no_flags("low_back"))
+        .answer("3 months", "answer", None).answers_in_turn({"episode_duration": "3_to_6_months"}, button=True),
+        Story("text unlike anything in training is asked again")
+        .start().answers_in_turn({"consent": True, "research_consent": False, "pain_site": "neck"})
+        .answer('Traceback (most recent call last): File "x.py", line 1', "nlu_fallback", None)
+        .answer("rm -rf / --no-preserve-root", "nlu_fallback", None)
+        .answers_in_turn({"rf_bladder_bowel": False}),
         Story("unusable answers are asked again")
         .start().answers_in_turn({"consent": True, "research_consent": True})
         .answer("banana", "answer", None).answers_in_turn({"pain_site": "low_back"})
@@ -316,7 +363,7 @@ def followup_stories() -> List[Story]:
     messages" with its confirmation (bot.followup; the check-in's progress is in the database)."""
     def finished(name: str) -> Story:
         story = Story(name).start("hi").answer("yes", "answer", True)
-        story.answers_in_turn({"pain_site": "low_back"}, button=True)
+        story.answers_in_turn({"research_consent": True, "pain_site": "low_back"}, button=True)
         for _item_id in no_flags("low_back"):
             story.answer("no", "answer", False)
         story.answers_in_turn({"episode_duration": "1_to_3_months"}, button=True)

@@ -102,3 +102,27 @@ def test_a_section_intro_comes_before_the_first_item_of_the_section_on_each_path
     assert flow.intros("msk_1", neck) == ["start_msk.intro"]
     assert flow.intros("fn_1", back) == ["function.intro"]
     assert flow.intros("consent", {}) == ["welcome.greeting", "welcome.privacy"]
+
+
+def test_progress_counts_the_patients_own_path() -> None:
+    back = {"consent": True, "pain_site": "low_back"}
+    neck = {"consent": True, "pain_site": "neck"}
+    back_path = [i.id for i in flow.required_items(back)]
+    neck_path = [i.id for i in flow.required_items(neck)]
+    assert flow.progress("consent", {}) == (1, len(back_path))  # the first site's path until one is chosen
+    assert flow.progress("rf_bladder_bowel", back) == (back_path.index("rf_bladder_bowel") + 1, len(back_path))
+    assert flow.progress("rf_bladder_bowel", neck) == (3, len(neck_path))  # the neck path skips a flag
+    with_outlook = {**back, "outlook_offer": True, "work_status": "working"}
+    number, total = flow.progress("age_band", with_outlook)
+    assert total == len(flow.required_items(with_outlook)) > len(back_path) and number == back_path.index("outlook_offer") + 2
+    assert flow.progress("msk_1", back) is None  # not on this path
+
+
+def test_the_question_carries_its_progress_in_its_own_message() -> None:
+    from bot.triage.replies import question
+
+    (message,) = question(flow.item("pain_site"), "de", progress=(2, 19))
+    assert message["text"] == "Frage 2 von 19\nWo haben Sie Schmerzen?"
+    assert [b["payload"] for b in message["buttons"]][-1].startswith("/answer")
+    (first,) = question(flow.item("consent"), "fr", language_button=True)
+    assert first["buttons"][-1] == {"title": "🌐 Autre langue", "payload": "/language"}

@@ -55,3 +55,20 @@ def test_unclear_text_is_not_guessed(text: str) -> None:
 def test_a_word_shared_by_languages_decides_nothing() -> None:
     # "ja" is yes in German, Dutch, Danish, Swedish and Norwegian
     assert guess_by_vocabulary("ja", SUPPORTED_LANGUAGES) is None
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [("hi", "en"), ("Hello!", "en"), ("hallo", "de"), ("hej", "sv"), ("ciao", "it"), ("hola", "es"),
+     ("bok", "hr"), ("hei", "nb"), ("hoi", "nl"), ("olá", "pt"), ("goddag", "da"), ("cześć", "pl"),
+     ("salut", "fr")],
+)
+def test_a_greeting_alone_starts_in_a_language(text: str, code: str) -> None:
+    """Greetings several languages share go to one (data/greetings.yml); the chooser is a tap away."""
+    assert detect_language(text, SUPPORTED_LANGUAGES) == code
+
+
+def test_each_greeting_belongs_to_one_language() -> None:
+    from bot.i18n.detect import _greetings
+
+    assert len(_greetings()) > 60 and set(_greetings().values()) == set(SUPPORTED_LANGUAGES)

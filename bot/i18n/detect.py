@@ -1,6 +1,9 @@
 """Guessing the language of a patient's first free-text message when the channel gave no hint.
 
-Short chat messages ("hej", "hallo", "ok") defeat statistical detectors, so the first opinion comes
+A message that is only a greeting ("hi", "hallo", "hej") starts in the language data/greetings.yml
+gives it, even when several languages share it: the patient is greeted and asked for consent at
+once, with the language chooser one tap away, instead of meeting the chooser first. Other short chat
+messages ("ok", "ja") defeat statistical detectors, so the next opinion comes
 from BackTalk's own vocabulary (the NLU examples and answer words of each language): a word that
 only one language uses decides. Longer texts with no decisive word go to an offline detector
 (lingua) restricted to the twelve languages. Anything unclear returns None, and the patient picks
@@ -83,6 +86,25 @@ def guess_by_statistics(text: str, languages: Tuple[str, ...]) -> Optional[str]:
     return values[0].language.iso_code_639_1.name.lower()
 
 
+@lru_cache(maxsize=1)
+def _greetings() -> Dict[str, str]:
+    raw = yaml.safe_load((DATA_DIR / "greetings.yml").read_text(encoding="utf-8"))
+    owners: Dict[str, str] = {}
+    for language, greetings in raw.items():
+        for greeting in greetings:
+            key = normalise(str(greeting))
+            if owners.setdefault(key, language) != language:
+                raise ValueError(f"greetings.yml: {greeting!r} is listed for {owners[key]} and {language}")
+    return owners
+
+
+def guess_by_greeting(text: str, languages: Tuple[str, ...]) -> Optional[str]:
+    """The language of a message that is nothing but a greeting."""
+    language = _greetings().get(normalise(text))
+    return language if language in languages else None
+
+
 def detect_language(text: str, languages: Tuple[str, ...]) -> Optional[str]:
     """The language of ``text`` among ``languages``, or None when it is not clear."""
-    return guess_by_vocabulary(text, languages) or guess_by_statistics(text, languages)
+    return (guess_by_greeting(text, languages) or guess_by_vocabulary(text, languages)
+            or guess_by_statistics(text, languages))

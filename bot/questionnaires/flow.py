@@ -1,7 +1,7 @@
 """Which items a patient still has to answer, given the answers so far (skip and stop logic)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bot.questionnaires.loader import load_triage
 from bot.questionnaires.model import Item
@@ -41,6 +41,18 @@ class TriageFlow:
             if item.questionnaire == "red_flags" and value is True:
                 break
         return required
+
+    def progress(self, item_id: str, answers: Mapping[str, Any]) -> Optional[Tuple[int, int]]:
+        """"Question k of n" for ``item_id``: its place on this patient's path and the path's length.
+
+        n follows the answers: until the pain site is known, the path of the first site option is
+        counted; a "yes" to an optional section (the outlook) lengthens it, a red flag ends it."""
+        assumed = dict(answers)
+        site = self.by_id.get("pain_site")
+        if site is not None and site.options and assumed.get("pain_site") is None:
+            assumed["pain_site"] = site.options[0].code
+        ids = [i.id for i in self.required_items(assumed)]
+        return (ids.index(item_id) + 1, len(ids)) if item_id in ids else None
 
     def derived_values(self, answers: Mapping[str, Any]) -> Dict[str, Any]:
         """Values of the derived items on this patient's path, from their source answers."""

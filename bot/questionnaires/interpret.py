@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Optional, Union
+from typing import Any, List, Optional, Union
 
 from bot.i18n.answers import parse_choice, parse_number, parse_yes_no
+from bot.i18n.durations import duration_bands
 from bot.questionnaires.model import Item
 
 Canonical = Union[bool, int, str]
@@ -45,6 +46,9 @@ def interpret(item: Item, value: Any, language: str) -> Optional[Canonical]:
         return parse_number(text, item.minimum, item.maximum, language)
     if item.kind == "boolean":
         return parse_yes_no(text, language)
+    durations = duration_bands(text, [o.code for o in item.options], language)
+    if durations is not None:  # a duration was read: one band answers, several are asked about
+        return durations[0] if len(durations) == 1 else None
     code = parse_choice(text, [o.code for o in item.options], language)
     if code is not None:
         return code
@@ -57,3 +61,12 @@ def interpret(item: Item, value: Any, language: str) -> Optional[Canonical]:
         if len(matching) == 1:
             return matching[0]
     return None
+
+
+def candidates(item: Item, value: Any, language: str) -> List[str]:
+    """When ``value`` could not be read, the two or more options it may mean (a duration on a
+    band's border, or a vague one), for a short question with just those buttons; else none."""
+    if value is None or item.kind != "choice" or item.is_valid_value(value):
+        return []
+    bands = duration_bands(str(value), [o.code for o in item.options], language)
+    return bands if bands is not None and len(bands) > 1 else []

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 from babel.numbers import format_decimal
@@ -65,11 +65,43 @@ def buttons_for(item: Item, language: str) -> List[Dict[str, str]]:
     return [{"title": answer_label(item, value, language), "payload": answer_payload(code)} for code, value in coded]
 
 
-def question(item: Item, language: str, intros: Sequence[str] = ()) -> List[Message]:
-    """Intro lines (msgids), then the question with its buttons."""
+# Opens the twelve-language chooser (action_set_language with no language named).
+OTHER_LANGUAGE_PAYLOAD = "/language"
+
+
+def progress_line(number: int, total: int, language: str) -> str:
+    """"Question 3 of 19", numbers formatted for the locale."""
+    return translate(language, "progress.question", number=format_decimal(number, locale=language),
+                     total=format_decimal(total, locale=language))
+
+
+def question(
+    item: Item,
+    language: str,
+    intros: Sequence[str] = (),
+    language_button: bool = False,
+    progress: Optional[Tuple[int, int]] = None,
+) -> List[Message]:
+    """Intro lines (msgids), then the question with its buttons. ``progress`` (k, n) is the first
+    line of the question's own message (no extra message: chat channels show one bubble);
+    ``language_button`` adds a button that opens the language chooser (on the first question,
+    when the language may have been guessed from a greeting)."""
     messages: List[Message] = [{"text": translate(language, m)} for m in intros]
-    messages.append({"text": translate(language, item.text), "buttons": buttons_for(item, language)})
+    buttons = buttons_for(item, language)
+    if language_button:
+        buttons.append({"title": translate(language, "language.other"), "payload": OTHER_LANGUAGE_PAYLOAD})
+    text = translate(language, item.text)
+    if progress is not None:
+        text = f"{progress_line(*progress, language)}\n{text}"
+    messages.append({"text": text, "buttons": buttons})
     return messages
+
+
+def clarification(item: Item, codes: Sequence[str], language: str) -> Message:
+    """A short question with only the options an answer may have meant, instead of the whole
+    question again ("3 months": "1 to 3 months" or "3 to 6 months"?)."""
+    return {"text": translate(language, "clarify.which"),
+            "buttons": [{"title": answer_label(item, code, language), "payload": answer_payload(code)} for code in codes]}
 
 
 def hint(item: Item, language: str) -> Message:

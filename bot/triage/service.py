@@ -165,5 +165,8 @@ def _outcome_of(triage: Any) -> TriageOutcome:
 
 
 def answers_from(slots: Mapping[str, Any], flow: TriageFlow) -> Dict[str, Any]:
-    """The item answers among a conversation's slots."""
-    return {item.id: slots.get(item.id) for item in flow.items}
+    """The item answers among a conversation's slots. A slot can hold the raw text of a message for
+    a moment (Rasa fills it before the form validates it, also for a message that was no answer,
+    such as "/restart"): only canonical values count as answers."""
+    return {item.id: (value if value is not None and item.is_valid_value(value) else None)
+            for item in flow.items for value in [slots.get(item.id)]}

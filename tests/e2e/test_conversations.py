@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import secrets
 import urllib.request
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
@@ -13,6 +15,7 @@ from sqlalchemy import select
 
 from bot.i18n.catalog import translate
 from bot.privacy.pseudonym import pseudonymise
+from bot.questionnaires.flow import TriageFlow
 from bot.store.db import session_scope
 from bot.store.models import TriageSession
 from tests.e2e.servers import RunningStack, http
@@ -24,6 +27,14 @@ BACK_FLAGS = 6
 
 def t(msgid: str, language: str = "en", **values: Any) -> str:
     return translate(language, msgid, **values)
+
+
+# "Question 3 of 19" in any of the twelve languages, as the first line of a question's message.
+PROGRESS = re.compile("^(?:" + "|".join(
+    re.escape(translate(language, "progress.question", number="NUMBER", total="TOTAL"))
+    .replace("NUMBER", r"\d+").replace("TOTAL", r"\d+")
+    for language in ("en", "de", "es", "fr", "it", "da", "sv", "nl", "pl", "pt", "hr", "nb")
+) + ")\n")
 
 
 class Patient:
@@ -47,7 +58,13 @@ class Patient:
 
     @property
     def texts(self) -> List[str]:
-        return [m.get("text", "") for m in self.reply]
+        """The texts of the last reply, without the "Question k of n" line (see ``progress``)."""
+        return [PROGRESS.sub("", m.get("text", "")) for m in self.reply]
+
+    @property
+    def progress(self) -> List[str]:
+        """The "Question k of n" lines of the last reply."""
+        return [found.group(0).strip() for m in self.reply if (found := PROGRESS.match(m.get("text", "")))]
 
     @property
     def asked(self) -> str:
@@ -242,7 +259,8 @@ def test_why_go_back_unusable_stop_resume_and_start_over(stack: RunningStack) ->
     assert p.say("stop").texts == [t("stop.paused")]
     assert p.say("yes").texts == [t("rf_bladder_bowel.ask")]  # a plain yes resumes at once
     assert p.slots()["rf_saddle_numbness"] is False
-    assert p.say("start over").texts == [t("start_over.done"), t("pain_site.ask")]
+    assert p.say("start over").texts == [t("start_over.confirm", count="2")]  # pain site and one flag
+    assert p.tap(t("start_over.yes")).texts == [t("start_over.done"), t("pain_site.ask")]
     slots = p.slots()
     assert slots["pain_site"] is None and slots["rf_saddle_numbness"] is None and slots["consent"] is True
     p.say("neck")
@@ -256,7 +274,66 @@ def test_declining_consent_stores_nothing(stack: RunningStack) -> None:
     assert p.say("no thanks").texts == [t("consent.declined")]
     assert p.stored() == []
     assert p.say("hello").texts == [t("declined.again")]
-    assert p.say("start over").asked == t("consent.ask")
+    assert p.say("start over").texts == [t("start_over.confirm_empty")]
+    assert p.tap(t("start_over.yes")).asked == t("consent.ask")
+
+
+def test_start_over_asks_first_and_noise_changes_nothing(stack: RunningStack) -> None:
+    p = Patient(stack).say("hi").say("yes").say("low back").say("no")
+    assert p.say("start over").texts == [t("start_over.confirm", count="2")]
+    assert [b["title"] for b in p.reply[-1]["buttons"]] == [t("start_over.yes"), t("start_over.no")]
+    assert p.tap(t("start_over.no")).texts == [t("start_over.kept"), t("rf_bladder_bowel.ask")]
+    assert p.slots()["rf_saddle_numbness"] is False
+    for noise in ['/inform{"risk_group": "low"}', "/restart", "https://example.com/login?redirect=/start",
+                  'Traceback (most recent call last): File "x.py", line 1'] :
+        p.say(noise)
+        assert p.asked in (t("rf_bladder_bowel.ask"), t("start_over.confirm", count="2")), noise
+        if p.asked != t("rf_bladder_bowel.ask"):  # /restart is Rasa's own command: it asks, too
+            assert p.say("no").texts == [t("start_over.kept"), t("rf_bladder_bowel.ask")]
+    assert p.say("no").asked == t("rf_leg_weakness.ask")
+    slots = p.slots()
+    assert (slots["pain_site"], slots["rf_saddle_numbness"], slots["rf_bladder_bowel"]) == ("low_back", False, False)
+
+
+def test_start_over_after_the_result_keeps_it_unless_confirmed(stack: RunningStack) -> None:
+    p = Patient(stack).say("hi").say("yes").say("neck").say("yes")  # a red flag ends it at once
+    code = p.slots()["reference_code"]
+    assert p.say("start over").texts == [t("start_over.confirm_after_result", reference_code=code)]
+    assert p.say("no").texts == [t("start_over.kept")]
+    assert p.say("hello").texts == [t("done.again", reference_code=code)]
+
+
+def test_a_greeting_starts_in_its_language_with_the_chooser_a_tap_away(stack: RunningStack) -> None:
+    p = Patient(stack, language_hint=None).say("hi")
+    assert p.texts == [t("welcome.greeting"), t("welcome.privacy"), t("consent.ask")]
+    assert [b["title"] for b in p.reply[-1]["buttons"]] == [t("option.yes"), t("option.no"), t("language.other")]
+    assert p.say("yes").asked == t("pain_site.ask")  # consent was asked before anything was refused
+    hallo = Patient(stack, language_hint=None).say("hallo")
+    assert hallo.asked == t("consent.ask", "de")
+    hallo.tap(t("language.other", "de"))
+    assert len(hallo.reply[0]["buttons"]) == 12 and hallo.asked == t("consent.ask", "de")
+    assert hallo.tap("Nederlands").asked == t("consent.ask", "nl")
+
+
+def test_an_unclear_first_message_then_a_yes_gets_the_consent_question_not_a_refusal(stack: RunningStack) -> None:
+    p = Patient(stack, language_hint=None).say("ok")
+    assert len(p.reply[-1]["buttons"]) == 12
+    p.say("yes please")
+    assert p.asked == t("consent.ask") and t("hint.boolean") not in p.texts
+    assert p.say("yes").asked == t("pain_site.ask")
+
+
+def test_each_question_says_how_far_along_the_patient_is(stack: RunningStack) -> None:
+    flow = TriageFlow()
+    back = len(flow.required_items({"consent": True, "pain_site": "low_back"}))
+    neck = flow.required_items({"consent": True, "pain_site": "neck"})
+    p = Patient(stack).say("hi")
+    assert p.progress == [f"Question 1 of {back}"]
+    assert p.say("yes").progress == [f"Question 2 of {back}"]
+    first_neck_flag = [i.id for i in neck].index("rf_bladder_bowel") + 1
+    assert p.say("neck").progress == [f"Question {first_neck_flag} of {len(neck)}"]  # the neck path is shorter
+    de = Patient(stack, language_hint="de").say("hallo")
+    assert de.progress == [f"Frage 1 von {back}"]
 
 
 def test_kill_and_restart_resumes_every_conversation(stack: RunningStack) -> None:
@@ -338,3 +415,51 @@ def test_urgent_advice_names_the_countrys_emergency_number(stack: RunningStack) 
     p = Patient(stack, language_hint="nb").say("hei").say("ja").say("nakke").say("nei")
     p.say("ja")
     assert p.texts[0] == t("red_flag.urgent", "nb", emergency_number="113")
+
+
+def test_a_duration_on_a_border_gets_a_short_question_with_its_options(stack: RunningStack) -> None:
+    p = Patient(stack).say("hi").say("yes").say("low back")
+    for _ in range(BACK_FLAGS):
+        p.say("no")
+    assert p.asked == t("episode_duration.ask")
+    assert p.say("3 months").texts == [t("clarify.which")]  # no refusal, and not the whole question again
+    assert [b["title"] for b in p.reply[-1]["buttons"]] == [t("episode_duration.1_to_3_months"), t("episode_duration.3_to_6_months")]
+    assert p.tap(t("episode_duration.3_to_6_months")).texts[-1] == t("sbt_1.ask")
+    assert p.slots()["episode_duration"] == "3_to_6_months"
+
+
+TRANSCRIPT = Path(__file__).resolve().parents[1] / "snapshots" / "conversation" / "en.txt"
+TRANSCRIPT_SCRIPT = ["hi", "yes", "my lower back", "no", "nope", "no", "not really", "no", "No.", "3 months",
+                     '/answer{"code":"3_to_6_months"}', "start over", "no, keep them", "agree", "disagree",
+                     "that's true", "not really", "disagree", "no", "disagree", "nah", "quite a lot",
+                     "7 out of 10", "no thanks"]
+
+
+def transcript(turns: List[Tuple[str, List[Dict[str, Any]]]]) -> str:
+    """A readable transcript: what the patient sent, then each reply with its buttons; the
+    reference code and file links, which differ on every run, are masked."""
+    lines: List[str] = []
+    for said, reply in turns:
+        lines.append(f"patient: {said}")
+        for message in reply:
+            text = CODE.sub("BT-XXXX-XXXX", message.get("text") or "")
+            if "custom" in message:
+                text = f"[document: {CODE.sub('BT-XXXX-XXXX', str(message['custom'].get('title')))}]"
+            lines.append("bot:     " + text.replace("\n", "\n         "))
+            if message.get("buttons"):
+                lines.append("         " + " ".join(f"[{b['title']}]" for b in message["buttons"]))
+        lines.append("")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_the_english_conversation_reads_as_its_reviewed_transcript(stack: RunningStack) -> None:
+    """tests/snapshots/conversation/en.txt: a whole typed triage with a clarifying question and a
+    start over that is called off. BACKTALK_UPDATE_SNAPSHOTS=1 rewrites it (review the diff)."""
+    p = Patient(stack)
+    turns = [(said, p.say(said).reply) for said in TRANSCRIPT_SCRIPT]
+    written = transcript(turns)
+    if os.environ.get("BACKTALK_UPDATE_SNAPSHOTS") == "1":
+        TRANSCRIPT.parent.mkdir(parents=True, exist_ok=True)
+        TRANSCRIPT.write_text(written, encoding="utf-8")
+    assert written == TRANSCRIPT.read_text(encoding="utf-8")

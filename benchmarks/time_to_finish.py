@@ -1,0 +1,107 @@
+"""Turns, characters and modelled patient time for a complete triage, by tapping and by typing.
+
+    .venv/bin/python -m benchmarks.time_to_finish
+
+Two low-risk low-back conversations run through the real Rasa server and action server (fresh
+SQLite database, as the e2e tests): one taps a button for every question (after typing "hi"), one
+types every answer as patients do (the script of tests/e2e/test_conversations.py's typed triage).
+It prints the turns (messages the patient sends) against the questions on their path (goal: at
+most four more turns than questions), the characters typed and read, the time the servers took,
+and a modelled patient time to the result (the result and care plan are counted apart): reading at 15 characters a second (about 180 words a minute), a tap
+2 seconds, typing on a phone at 3 characters a second plus 1 second to send (goal by tapping:
+under 3 minutes). Nothing is asserted: the figures are recorded.
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List
+
+from bot.questionnaires.flow import TriageFlow
+from bot.store.migrate import upgrade
+from bot.triage.replies import answer_payload
+from tests.conftest import make_settings
+from tests.e2e.servers import RunningStack, ensure_model
+
+READ_CHARS_PER_SECOND = 15.0
+TAP_SECONDS = 2.0
+TYPE_CHARS_PER_SECOND = 3.0
+SEND_SECONDS = 1.0
+LOW_BACK = {"consent": True, "pain_site": "low_back"}
+TAPS = {"consent": "yes", "pain_site": "low_back", "episode_duration": "1_to_3_months", "sbt_9": "slightly",
+        "pain_now": "3", "outlook_offer": "no"}
+TYPED = ["hi", "yeah", "my lower back", "no", "nope", "n", "not really", "no", "No.", "about two weeks",
+         "disagree", "i don't agree", "nope", "no", "disagree", "no", "not really", "nah", "a little",
+         "two out of ten", "no thanks"]
+
+
+@dataclass
+class Run:
+    name: str
+    turns: int = 0
+    taps: int = 0
+    typed_chars: int = 0
+    read_chars: int = 0
+    # The last reply is the result and the care plan: read after the triage is finished.
+    result_chars: int = 0
+    server_seconds: float = 0.0
+
+    @property
+    def patient_seconds(self) -> float:
+        """Time to the result: reading the questions, tapping or typing (not reading the result)."""
+        typing = self.typed_chars / TYPE_CHARS_PER_SECOND + (self.turns - self.taps) * SEND_SECONDS
+        read = self.read_chars - self.result_chars
+        return read / READ_CHARS_PER_SECOND + self.taps * TAP_SECONDS + typing
+
+
+def converse(stack: RunningStack, run: Run, sender: str, message: str, tapped: bool) -> List[Dict[str, Any]]:
+    started = time.perf_counter()
+    reply = stack.say(sender, message, {"language": "en"})
+    run.server_seconds += time.perf_counter() - started
+    run.turns += 1
+    run.taps += int(tapped)
+    run.typed_chars += 0 if tapped else len(message)
+    run.result_chars = sum(len(m.get("text") or "") for m in reply)
+    run.read_chars += run.result_chars
+    return reply
+
+
+def by_tapping(stack: RunningStack) -> Run:
+    run = Run("tapping")
+    converse(stack, run, "bench-tap", "hi", tapped=False)
+    while True:
+        requested = stack.tracker("bench-tap")["slots"].get("requested_slot")
+        if requested is None:
+            return run
+        code = TAPS.get(requested, "disagree" if requested.startswith("sbt_") else "no")
+        converse(stack, run, "bench-tap", answer_payload(code), tapped=True)
+
+
+def by_typing(stack: RunningStack) -> Run:
+    run = Run("typing")
+    for message in TYPED:
+        converse(stack, run, "bench-type", message, tapped=False)
+    return run
+
+
+def main() -> None:
+    questions = len(TriageFlow().required_items(LOW_BACK))
+    data_dir = Path(tempfile.mkdtemp(prefix="bt-finish-"))
+    config = make_settings(f"sqlite:///{data_dir / 'backtalk.db'}", data_dir)
+    upgrade(config.database_url)
+    stack = RunningStack(config=config, model=ensure_model()).start()
+    try:
+        runs = [by_tapping(stack), by_typing(stack)]
+    finally:
+        stack.stop()
+    print(f"low-back triage, {questions} questions on the path (goal: at most {questions + 4} turns)")
+    print(f"{'':<9}{'turns':>7}{'taps':>6}{'typed':>7}{'read':>7}{'result':>8}{'server s':>10}{'to result min':>15}")
+    for run in runs:
+        print(f"{run.name:<9}{run.turns:>7}{run.taps:>6}{run.typed_chars:>7}{run.read_chars - run.result_chars:>7}"
+              f"{run.result_chars:>8}{run.server_seconds:>10.1f}{run.patient_seconds / 60:>15.1f}")
+
+
+if __name__ == "__main__":
+    main()
