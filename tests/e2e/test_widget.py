@@ -484,7 +484,7 @@ def test_a_clinic_page_on_another_origin_embeds_the_floating_widget(web_stack: R
 def test_the_privacy_menu_withdraws_research_use_and_forget_me_erases_and_starts_afresh(
         web_stack: RunningStack, browser: Browser, contexts: None) -> None:
     chat = open_chat(browser, web_stack)
-    chat.say("hi").asks("consent.ask").tap("Yes").asks("pain_site.ask")
+    chat.say("hi").asks("consent.ask").tap("Yes").asks("research_consent.ask").tap("Yes").asks("pain_site.ask")
     old = chat.storage("conversation")
     pseudonym = pseudonymise(f"web:{old}", web_stack.config.pseudonym_key)
 
@@ -495,6 +495,7 @@ def test_the_privacy_menu_withdraws_research_use_and_forget_me_erases_and_starts
             events = db.execute(select(func.count()).where(RASA_EVENTS.c.sender_id == pseudonym)).scalar_one()
         return answers, events
 
+    assert stored()[0] == [True]
     toggle = chat.page.get_by_role("button", name=t("widget.menu"))
     expect(toggle).to_have_attribute("aria-expanded", "false")
     toggle.click()
