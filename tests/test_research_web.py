@@ -7,7 +7,6 @@ import asyncio
 import csv
 import io
 import json
-import re
 from typing import Awaitable, Callable, List
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -24,7 +23,6 @@ from tests.clinic_helpers import add_user, setup_clinic
 from tests.test_clinic_web import sign_in
 from tests.test_transcripts import EVENTS, SENTENCES, conversation, rasa_url  # noqa: F401 - rasa_url is a fixture
 
-CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 def run(settings: Settings, test: Callable[[TestClient], Awaitable[None]], options: WebOptions = WebOptions()) -> None:

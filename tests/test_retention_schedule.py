@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import datetime, timedelta
-from typing import Callable, List
+from typing import List
 
 from sqlalchemy import func, select, update
 

@@ -1,5 +1,6 @@
 """The clinic workspace on bot.web under /clinic: sign-in, the queue, summaries, decisions, My
-Statistics and (for admins) the audit trail. Server-rendered Jinja pages with a little progressive
+Statistics, (for researchers and admins) de-identified research transcripts and (for admins) the
+audit trail and erasure by reference code. Server-rendered Jinja pages with a little progressive
 JavaScript; every page is in the signed-in user's language (message catalogs).
 
 Security, in one place: server-side sessions (bot/clinic/sessions.py) in an HttpOnly SameSite=Strict
