@@ -24,7 +24,6 @@ from tests.test_clinic_web import sign_in
 from tests.test_transcripts import EVENTS, SENTENCES, conversation, rasa_url  # noqa: F401 - rasa_url is a fixture
 
 
-
 def run(settings: Settings, test: Callable[[TestClient], Awaitable[None]], options: WebOptions = WebOptions()) -> None:
     async def main() -> None:
         async with TestClient(TestServer(create_app(settings, options))) as client:
