@@ -7,6 +7,7 @@ an admin without exposing patients.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, Dict, List, Optional
 
 from sqlalchemy import select
@@ -16,10 +17,13 @@ from bot.store.models import AuditEvent, User
 
 
 def record(db: Session, action: str, user: Optional[User] = None, reference_code: Optional[str] = None,
-           detail: Optional[Dict[str, Any]] = None, username: Optional[str] = None) -> None:
+           detail: Optional[Dict[str, Any]] = None, username: Optional[str] = None,
+           at: Optional[datetime] = None) -> None:
     """Add one event in the caller's transaction (so an action and its audit row commit together).
-    ``username`` names a non-account actor such as "cli"."""
+    ``username`` names a non-account actor such as "cli"; ``at`` is for a caller with its own clock
+    (the worker's retention schedule), else now."""
     db.add(AuditEvent(
+        **({"at": at} if at is not None else {}),
         user_id=user.id if user is not None else None,
         username=user.username if user is not None else username,
         action=action,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import os
 import secrets
 import signal
@@ -17,18 +18,21 @@ from typing import Any, Dict, Iterator, List
 import aiohttp
 import pytest
 from aiohttp import web
+from sqlalchemy import select
 
 from bot.config import Settings
 from bot.paths import PROJECT_ROOT
 from bot.i18n.catalog import translate
 from bot.privacy.pseudonym import is_pseudonym
+from bot.privacy.transcripts import TranscriptFilter, export_transcripts
 from bot.store.db import session_scope
 from bot.store.migrate import upgrade
-from bot.store.models import TelegramChat
+from bot.store.models import TelegramChat, TriageSession
 from bot.telegram.app import build_application
-from bot.telegram.channel import FORGET_NO, FORGET_YES
+from bot.telegram.channel import FORGET_NO, FORGET_YES, RESEARCH_NO, RESEARCH_YES
 from bot.telegram.config import TelegramSettings
 from bot.telegram.webhook import SECRET_HEADER, serving_webhook
+from tests.clinic_helpers import LOW_BACK_LOW, triage
 from tests.conftest import make_settings
 from tests.e2e.servers import free_port
 from tests.telegram_fake import TOKEN, FakeBotAPI, TelegramHarness, titles
@@ -257,7 +261,8 @@ def test_commands_and_other_messages(harness: TelegramHarness, rasa: StubRasa) -
 def test_the_command_menu_is_published_in_every_language(harness: TelegramHarness) -> None:
     menus = {c.params.get("language_code"): c.params["commands"] for c in harness.fake.calls if c.method == "setMyCommands"}
     assert set(menus) == {None, "en", "de", "es", "fr", "it", "da", "sv", "nl", "pl", "pt", "hr", "nb"}
-    assert [c["command"] for c in menus["de"]] == ["start", "language", "help", "stop", "forget", "followup", "nomore"]
+    assert [c["command"] for c in menus["de"]] == ["start", "language", "help", "stop", "forget", "followup", "nomore",
+                                                  "research"]
     assert menus["de"][4]["description"] == translate("de", "telegram.command.forget")
 
 
@@ -280,6 +285,32 @@ def test_forget_erases_the_mapping_and_says_so(harness: TelegramHarness) -> None
     assert user.tap(translate("en", "telegram.forget.yes")) == [translate("en", "telegram.forget.done", triages="0", events="0")]
     with session_scope(harness.config.database_url) as db:
         assert db.get(TelegramChat, pseudonym_of(harness, chat_id)) is None
+
+
+def test_research_shows_the_answer_and_a_tap_changes_every_triage_and_the_export(harness: TelegramHarness) -> None:
+    chat_id = new_chat_id()
+    user = harness.chat(chat_id, "de")
+    assert user.say("/research") == [translate("de", "telegram.research.nothing")]
+    pseudonym = pseudonym_of(harness, chat_id)
+    for _ in range(2):
+        triage(harness.config, {**LOW_BACK_LOW, "research_consent": True}, clinic=None, sender=pseudonym, language="de")
+
+    def exported() -> int:
+        return export_transcripts(harness.config.database_url, io.StringIO(), None, TranscriptFilter(),
+                                  username="test").conversations
+
+    assert exported() == 1
+    assert user.say("/research") == [translate("de", "telegram.research.allowed_now")]
+    (ask,) = harness.fake.keyboard_messages(chat_id)
+    assert titles(ask) == {translate("de", "telegram.research.allow"): RESEARCH_YES,
+                           translate("de", "telegram.research.withdraw"): RESEARCH_NO}
+    assert user.tap(translate("de", "telegram.research.withdraw")) == [translate("de", "telegram.research.withdrawn")]
+    with session_scope(harness.config.database_url) as db:
+        answers = list(db.execute(select(TriageSession.research_consent).where(TriageSession.pseudonym == pseudonym)).scalars())
+    assert answers == [False, False] and exported() == 0
+    assert user.say("/research") == [translate("de", "telegram.research.withheld_now")]
+    assert user.tap(translate("de", "telegram.research.allow")) == [translate("de", "telegram.research.allowed")]
+    assert exported() == 1
 
 
 def test_a_flood_wait_and_dropped_connections_are_survived(harness: TelegramHarness) -> None:

@@ -57,11 +57,11 @@ def rasa_url(settings: Settings) -> str:
 
 
 def conversation(settings: Settings, language: str, research: Optional[bool], typed: str,
-                 answers: Optional[Dict[str, Any]] = None) -> str:
+                 answers: Optional[Dict[str, Any]] = None, sender: Optional[str] = None) -> str:
     """A finished triage through the service, and the Rasa events of the conversation: the bot asks,
     the patient types ``typed`` as their first answer, slots are set, the reference code is told."""
     service = TriageService(settings, FLOW)
-    sender = random_sender()
+    sender = sender or random_sender()
     answers = {**(answers or ANSWERS), "research_consent": research}
     for item_id, value in answers.items():
         if value is not None:

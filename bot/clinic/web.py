@@ -1,5 +1,6 @@
 """The clinic workspace on bot.web under /clinic: sign-in, the queue, summaries, decisions, My
-Statistics and (for admins) the audit trail. Server-rendered Jinja pages with a little progressive
+Statistics, (for researchers and admins) de-identified research transcripts and (for admins) the
+audit trail and erasure by reference code. Server-rendered Jinja pages with a little progressive
 JavaScript; every page is in the signed-in user's language (message catalogs).
 
 Security, in one place: server-side sessions (bot/clinic/sessions.py) in an HttpOnly SameSite=Strict
@@ -16,8 +17,9 @@ import json
 import logging
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple, TypeVar
 from urllib.parse import urlencode
@@ -27,6 +29,7 @@ import jinja2
 from aiohttp import web
 from babel.dates import format_date, format_time
 from multidict import MultiDictProxy
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import audit
@@ -50,8 +53,13 @@ from bot.config import Settings
 from bot.fhir.bundle import triage_bundle, validate_bundle
 from bot.followup.outcomes import DIMENSIONS, OUTCOMES, TIMES, outcome_rows, report, to_csv
 from bot.followup.trajectory import summary_chart
-from bot.i18n.catalog import mark, supported_language, translate
+from bot.i18n.catalog import SUPPORTED_LANGUAGES, mark, supported_language, translate
+from bot.i18n.languages import label as language_label
+from bot.privacy.cli import RISK_GROUPS
+from bot.privacy.retention import UnknownReferenceCode, erase_by_reference_code
 from bot.privacy.text_cipher import TextCipher
+from bot.privacy.transcripts import TranscriptFilter, count_consented, export_transcripts
+from bot.reference_code import PATTERN as REFERENCE_CODE
 from bot.store.db import session_scope
 from bot.store.models import Clinic, Document, TriageSession, User
 from bot.web.limits import RateLimit, RateLimiter, retry_after_header
@@ -286,7 +294,7 @@ async def home(request: web.Request) -> web.Response:
         if isinstance(visit, web.Response):
             return visit
         if visit.user.role == "researcher":
-            return visit.page("researcher.html")
+            return redirect("/clinic/research")
         # an admin of no clinic: the audit trail is what they have
         return redirect("/clinic/audit" if visit.clinic is None else "/clinic/queue")
 
@@ -541,6 +549,160 @@ async def audit_page(request: web.Request) -> web.Response:
     return await _in_db(request, work)
 
 
+# -- research: de-identified transcripts of consented conversations (bot/privacy/transcripts.py) ------
+
+EXPORT_FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
+EXPORT_CHUNK = 64 * 1024
+
+
+class ResearchFilterError(ValueError):
+    pass
+
+
+def research_filter(query: MultiDictProxy) -> TranscriptFilter:
+    """The page's filters (the same as `backtalk export transcripts`); anything unknown is refused."""
+    languages = tuple(query.getall("language", []))
+    risks = tuple(query.getall("risk", []))
+    if any(code not in SUPPORTED_LANGUAGES for code in languages) or any(r not in RISK_GROUPS for r in risks):
+        raise ResearchFilterError("unknown language or risk group")
+    try:
+        since = date.fromisoformat(query["since"]) if query.get("since") else None
+        until = date.fromisoformat(query["until"]) if query.get("until") else None
+    except ValueError:
+        raise ResearchFilterError("dates are YYYY-MM-DD") from None
+    if since and until and since > until:
+        raise ResearchFilterError("the range ends before it starts")
+    return TranscriptFilter(languages=languages, since=since, until=until, risk_groups=risks)
+
+
+def _research_page(visit: Visit, wanted: TranscriptFilter, count: int, query: str,
+                   status: int = 200, error: Optional[str] = None) -> web.Response:
+    return visit.page("researcher.html", status=status, wanted=wanted, count=count, query=query, error=error,
+                      languages=[(code, language_label(code)) for code in SUPPORTED_LANGUAGES], risks=RISK_GROUPS)
+
+
+async def research_page(request: web.Request) -> web.Response:
+    def work(db: Session) -> web.Response:
+        visit = _visit(db, request, roles=("researcher", "admin"), needs_clinic=False)
+        if isinstance(visit, web.Response):
+            return visit
+        try:
+            wanted = research_filter(request.query)
+        except ResearchFilterError:
+            return _research_page(visit, TranscriptFilter(), 0, "", status=400,
+                                  error=translate(visit.lang, "clinic.research.bad_filter"))
+        count = count_consented(db, wanted)
+        query = urlencode([(k, v) for k, v in request.query.items() if k in ("language", "risk", "since", "until")])
+        return _research_page(visit, wanted, count, query)
+
+    return await _in_db(request, work)
+
+
+async def research_download(request: web.Request) -> web.StreamResponse:
+    """The export, written to a temporary file in a thread (scrubbing is CPU work; the file keeps memory
+    flat for large exports), then streamed; audited by export_transcripts with the user and filters."""
+    kind = request.match_info["kind"]
+
+    def check(db: Session) -> Tuple[Optional[Visit], Optional[web.Response]]:
+        visit = _visit(db, request, roles=("researcher", "admin"), needs_clinic=False)
+        if isinstance(visit, web.Response):
+            return None, visit
+        return visit, None
+
+    visit, refused = await _in_db(request, check)
+    if refused is not None:
+        return refused
+    assert visit is not None
+    try:
+        wanted = research_filter(request.query)
+    except ResearchFilterError:
+        return visit.error(400, mark("clinic.research.bad_filter"))
+    url = request.app[WORKSPACE_KEY].config.database_url
+    spool = tempfile.TemporaryFile(mode="w+", encoding="utf-8", newline="")
+    try:
+        def write() -> None:
+            export_transcripts(url, spool if kind == "jsonl" else None, spool if kind == "csv" else None, wanted,
+                               user=visit.user, via=f"web-{kind}")
+            spool.seek(0)
+
+        await asyncio.to_thread(write)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        response = web.StreamResponse(headers=_headers({
+            "Content-Type": f"{EXPORT_FORMATS[kind]}; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="transcripts-{stamp}.{kind}"'}))
+        await response.prepare(request)
+        while True:
+            chunk = await asyncio.to_thread(spool.read, EXPORT_CHUNK)
+            if not chunk:
+                break
+            await response.write(chunk.encode("utf-8"))
+        await response.write_eof()
+        return response
+    finally:
+        spool.close()
+
+
+# -- erasure by reference code (admins; bot/privacy/retention.py) -------------------------------------
+
+def _conversation_size(db: Session, reference_code: str) -> Optional[int]:
+    """How many triages the conversation of this reference code holds (None: no such code)."""
+    triage = db.execute(select(TriageSession).where(TriageSession.reference_code == reference_code)).scalar_one_or_none()
+    if triage is None:
+        return None
+    return db.execute(select(func.count()).where(TriageSession.pseudonym == triage.pseudonym)).scalar_one()
+
+
+async def erase_page(request: web.Request) -> web.Response:
+    def work(db: Session) -> web.Response:
+        visit = _visit(db, request, roles=("admin",), needs_clinic=False)
+        if isinstance(visit, web.Response):
+            return visit
+        return visit.page("erase.html", step="ask", code="", triages=0, erased=None, error=None)
+
+    return await _in_db(request, work)
+
+
+async def erase_post(request: web.Request) -> web.Response:
+    """Two steps: ``confirm`` shows what the code's conversation holds, ``erase`` erases it."""
+    form = await request.post()
+    code = str(form.get("code") or "").strip().upper()[:32]
+    step = form.get("step")
+
+    def check(db: Session) -> Tuple[Optional[Visit], Optional[web.Response]]:
+        visit = _visit(db, request, roles=("admin",), needs_clinic=False)
+        if isinstance(visit, web.Response):
+            return None, visit
+        refused = _csrf_refused(visit, form)
+        if refused is not None:
+            return None, refused
+        if step not in ("confirm", "erase"):
+            return None, visit.error(400, mark("clinic.error.bad_request"))
+        triages = _conversation_size(db, code) if REFERENCE_CODE.match(code) else None
+        if triages is None:
+            return None, visit.page("erase.html", status=404, step="ask", code=code, triages=0, erased=None,
+                                    error=translate(visit.lang, "clinic.erase.unknown", code=code))
+        if step == "confirm":
+            return None, visit.page("erase.html", step="confirm", code=code, triages=triages, erased=None, error=None)
+        return visit, None
+
+    visit, answered = await _in_db(request, check)
+    if answered is not None:
+        return answered
+    assert visit is not None
+    try:
+        erased = await asyncio.to_thread(erase_by_reference_code, request.app[WORKSPACE_KEY].config.database_url, code)
+    except UnknownReferenceCode:  # erased meanwhile by someone else
+        return visit.page("erase.html", status=404, step="ask", code=code, triages=0, erased=None,
+                          error=translate(visit.lang, "clinic.erase.unknown", code=code))
+
+    def done(db: Session) -> web.Response:
+        audit.record(db, "erase", user=visit.user, reference_code=code,
+                     detail={"triages": erased.triages, "events": erased.events, "via": "web"})
+        return visit.page("erase.html", step="done", code=code, triages=erased.triages, erased=erased, error=None)
+
+    return await _in_db(request, done)
+
+
 async def not_found(request: web.Request) -> web.Response:
     return error_page(404, _language(request), mark("clinic.error.not_found"))
 
@@ -571,5 +733,9 @@ def add_clinic_routes(app: web.Application, config: Settings) -> None:
     routes.add_get("/clinic/audit", audit_page)
     routes.add_get("/clinic/outcomes", outcomes_page)
     routes.add_get("/clinic/outcomes.csv", outcomes_csv)
+    routes.add_get("/clinic/research", research_page)
+    routes.add_get("/clinic/erase", erase_page)
+    routes.add_post("/clinic/erase", erase_post)
+    routes.add_get(r"/clinic/research/transcripts.{kind:jsonl|csv}", research_download)
     routes.add_static("/clinic/static", HERE / "static", append_version=True)
     routes.add_get("/clinic/{tail:.*}", not_found)

@@ -35,6 +35,7 @@ from bot.config import ConfigError, Settings, settings as load_settings
 from bot.i18n.catalog import normalise_language
 from bot.notify.messages import compose, summary_link
 from bot.notify.sender import DeliveryError, Sender, redact
+from bot.privacy.retention import RetentionSchedule
 from bot.store.db import session_scope
 from bot.store.models import Clinic, Notification, TriageSession, utcnow
 
@@ -263,16 +264,22 @@ def poll_seconds(env: Optional[Mapping[str, str]] = None) -> float:
 
 
 def serve(config: Settings, senders: Mapping[str, Sender], policy: DeliveryPolicy, interval: float,
-          stop: threading.Event, jobs: Sequence[Callable[[], object]] = ()) -> None:
-    """``run_once`` and then each of ``jobs`` (the follow-up scheduler) every ``interval`` seconds
-    until ``stop`` is set; a database that is away is waited for, not fatal, and one job's failure
-    does not hold up the others."""
+          stop: threading.Event, jobs: Sequence[Callable[[], object]] = (),
+          retention: Optional[RetentionSchedule] = None, clock: Callable[[], datetime] = utcnow) -> None:
+    """``run_once`` and then each of ``jobs`` (the follow-up scheduler) every ``interval`` seconds, and
+    the daily retention run when it is due (bot/privacy/retention.py), until ``stop`` is set; a
+    database that is away is waited for, not fatal, and one job's failure does not hold up the others."""
     while not stop.is_set():
-        for job in (lambda: run_once(config, senders, policy), *jobs):
+        for job in (lambda: run_once(config, senders, policy, clock), *jobs):
             try:
                 job()
             except Exception:  # noqa: BLE001 - e.g. the database restarting: try again next round
                 logger.exception("worker round failed; trying again in %.0f s", interval)
+        if retention is not None:
+            try:
+                retention.tick(clock())
+            except Exception:  # noqa: BLE001 - retried at the schedule's next check
+                logger.exception("retention run failed; trying again later")
         stop.wait(interval)
 
 
@@ -324,7 +331,7 @@ def main() -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    logger.info("notification worker: sending by %s, every %.0f s",
+    logger.info("worker: retention runs once a day; notifications: sending by %s, every %.0f s",
                 ", ".join(sorted(senders)) or "nothing (set SMTP_HOST and/or TELEGRAM_BOT_TOKEN)", interval)
     try:
         for channel, count in waiting_without_sender(config.database_url, senders).items():
@@ -333,7 +340,7 @@ def main() -> int:
         logger.warning("could not count waiting notifications: %s", type(error).__name__)
     followups = followup_job(config)
     try:
-        serve(config, senders, policy, interval, stop, [followups.run])
+        serve(config, senders, policy, interval, stop, [followups.run], RetentionSchedule.from_env(config.database_url))
     finally:
         followups.close()
         for sender in senders.values():

@@ -8,23 +8,30 @@
   (``BACKTALK_RETENTION_DAYS``); kept when it sets none.
 - Erasure of one conversation by its reference code (admins, `backtalk erase`): the same as Telegram's
   /forget for that conversation.
+- The worker (`backtalk worker`) runs retention once a day (``RetentionSchedule``, below).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import os
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Optional, Set
+from typing import Mapping, Optional, Set
 
 from sqlalchemy import and_, column, delete, func, inspect, or_, select, table
 from sqlalchemy.orm import Session
 
+from bot.audit import record
 from bot.store.db import engine_for, session_scope
-from bot.store.models import TriageSession, utcnow
+from bot.store.models import AuditEvent, TriageSession, as_utc, utcnow
 from bot.store.repository import TriageRepository
 from bot.telegram.forget import Erased, erase_chat
 
+logger = logging.getLogger(__name__)
 RASA_EVENTS = table("events", column("sender_id"), column("timestamp"))
 DEFAULT_UNFINISHED_DAYS = 30
+# PostgreSQL advisory lock key of the scheduled run ("BTRT"): one worker at a time checks and runs.
+RETENTION_LOCK = 0x42545254
 
 
 @dataclass(frozen=True)
@@ -87,3 +94,57 @@ def erase_by_reference_code(database_url: str, reference_code: str) -> Erased:
             raise UnknownReferenceCode(reference_code)
         pseudonym = triage.pseudonym
     return erase_chat(database_url, pseudonym)
+
+
+@dataclass
+class RetentionSchedule:
+    """Retention once a day from the worker's loop: ``tick(now)`` on every round is a due-time check,
+    so the loop never sleeps for a day and a restarted worker catches up at once.
+
+    The last run is the newest ``retention_run`` row of the audit trail (written with the counts by
+    every run, the CLI's too), so it survives restarts and is shared by every worker. Two workers:
+    on PostgreSQL the check, the run and its audit row happen in one transaction holding a
+    transaction-scoped advisory lock (``pg_try_advisory_xact_lock``): a second worker does not wait
+    for it, it skips, and the next time it checks it sees the first one's row and waits a day. On
+    SQLite (one host, the embedded default) two workers could both pass the check in the same
+    instant; the second run would then find nothing left to delete (retention is idempotent) and
+    only cost time.
+    """
+
+    database_url: str
+    unfinished_days: int = DEFAULT_UNFINISHED_DAYS
+    finished_days: Optional[int] = None
+    every: timedelta = timedelta(days=1)
+    retry: timedelta = timedelta(hours=1)  # after another worker held the lock, or a failed run
+    next_check: Optional[datetime] = field(default=None)
+
+    @classmethod
+    def from_env(cls, database_url: str, env: Optional[Mapping[str, str]] = None) -> "RetentionSchedule":
+        """The same settings as `backtalk retention run` (docs/privacy.md)."""
+        env = os.environ if env is None else env
+        finished = env.get("BACKTALK_RETENTION_DAYS")
+        return cls(database_url, int(env.get("BACKTALK_RETENTION_UNFINISHED_DAYS") or DEFAULT_UNFINISHED_DAYS),
+                   int(finished) if finished else None)
+
+    def tick(self, now: datetime) -> Optional[RetentionCounts]:
+        """Run retention when it is due; returns the counts of a run, None when none was due."""
+        if self.next_check is not None and now < self.next_check:
+            return None
+        self.next_check = now + self.retry  # also after a failure: no hammering a database that is away
+        with session_scope(self.database_url) as db:
+            if db.get_bind().dialect.name == "postgresql" and not db.execute(
+                    select(func.pg_try_advisory_xact_lock(RETENTION_LOCK))).scalar():
+                return None  # another worker is running it right now
+            last = as_utc(db.execute(select(func.max(AuditEvent.at))
+                                     .where(AuditEvent.action == "retention_run")).scalar())
+            if last is not None and now < last + self.every:
+                self.next_check = last + self.every
+                return None
+            counts = run_retention(self.database_url, self.unfinished_days, self.finished_days, now=now)
+            record(db, "retention_run", username="worker", at=now,
+                   detail={"unfinished_days": self.unfinished_days, "finished_days": self.finished_days,
+                           "triages": counts.triages, "events": counts.events})
+        self.next_check = now + self.every
+        logger.info("retention: deleted %d conversation(s): %d triage(s), %d Rasa event(s)",
+                    counts.conversations, counts.triages, counts.events)
+        return counts

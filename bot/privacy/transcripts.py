@@ -18,15 +18,18 @@ import re
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Dict, Iterator, List, Optional, Sequence, TextIO, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, TextIO, Tuple
 
 from sqlalchemy import column, func, inspect, select, table
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from bot.audit import record
-from bot.privacy.scrub import Scrubber
 from bot.store.db import engine_for, session_scope
 from bot.store.models import Answer, TriageSession, User
+
+if TYPE_CHECKING:  # spaCy costs seconds at import: bot.web loads it with the first export, not at start
+    from bot.privacy.scrub import Scrubber
 
 RASA_EVENTS = table("events", column("id"), column("sender_id"), column("type_name"), column("timestamp"),
                     column("data"))
@@ -65,7 +68,7 @@ class Transcript:
     turns: List[Dict[str, Any]] = field(default_factory=list)
 
 
-def consented_triages(db: Session, filters: TranscriptFilter) -> List[TriageSession]:
+def _consented(filters: TranscriptFilter) -> Select:
     """The latest triage of every conversation whose latest triage consents to research, filtered."""
     latest = (select(func.max(TriageSession.id)).group_by(TriageSession.pseudonym)).scalar_subquery()
     query = select(TriageSession).where(TriageSession.id.in_(latest), TriageSession.research_consent.is_(True))
@@ -78,7 +81,16 @@ def consented_triages(db: Session, filters: TranscriptFilter) -> List[TriageSess
     if filters.until:
         end = datetime.combine(filters.until + timedelta(days=1), time(), timezone.utc)
         query = query.where(TriageSession.started_at < end)
-    return list(db.execute(query.order_by(TriageSession.id)).scalars())
+    return query
+
+
+def consented_triages(db: Session, filters: TranscriptFilter) -> List[TriageSession]:
+    return list(db.execute(_consented(filters).order_by(TriageSession.id)).scalars())
+
+
+def count_consented(db: Session, filters: TranscriptFilter) -> int:
+    """How many conversations an export with these filters would hold (the researcher's page)."""
+    return db.execute(select(func.count()).select_from(_consented(filters).subquery())).scalar_one()
 
 
 def _slot_value(value: Any) -> Any:
@@ -152,7 +164,11 @@ def _events(db: Session, pseudonym: str) -> List[Tuple[str, float, str]]:
 def transcripts(database_url: str, filters: TranscriptFilter, counts: ExportCounts,
                 scrubber: Optional[Scrubber] = None) -> Iterator[Transcript]:
     """The consented conversations one by one (one conversation's events in memory at a time)."""
-    builder = TranscriptBuilder(scrubber or Scrubber())
+    if scrubber is None:
+        from bot.privacy.scrub import Scrubber
+
+        scrubber = Scrubber()
+    builder = TranscriptBuilder(scrubber)
     has_events = inspect(engine_for(database_url)).has_table("events")
     with session_scope(database_url) as db:
         for triage in consented_triages(db, filters):
@@ -163,22 +179,26 @@ def transcripts(database_url: str, filters: TranscriptFilter, counts: ExportCoun
             yield builder.build(triage, age_band, events, counts)
 
 
-def export_transcripts(database_url: str, jsonl: TextIO, csv_file: Optional[TextIO], filters: TranscriptFilter,
-                       user: Optional[User] = None, username: Optional[str] = None,
-                       scrubber: Optional[Scrubber] = None) -> ExportCounts:
-    """Write JSONL (one conversation a line) and optionally a CSV of turns; audit the export."""
+def export_transcripts(database_url: str, jsonl: Optional[TextIO], csv_file: Optional[TextIO],
+                       filters: TranscriptFilter, user: Optional[User] = None, username: Optional[str] = None,
+                       scrubber: Optional[Scrubber] = None, via: Optional[str] = None) -> ExportCounts:
+    """Write JSONL (one conversation a line) and/or a CSV of turns; audit the export (``via``: which
+    format the web page served)."""
     counts = ExportCounts()
     writer = csv.DictWriter(csv_file, fieldnames=CSV_COLUMNS, extrasaction="ignore") if csv_file else None
     if writer:
         writer.writeheader()
     for transcript in transcripts(database_url, filters, counts, scrubber):
-        jsonl.write(json.dumps(asdict(transcript), ensure_ascii=False) + "\n")
+        if jsonl is not None:
+            jsonl.write(json.dumps(asdict(transcript), ensure_ascii=False) + "\n")
         if writer:
             for turn in transcript.turns:
                 writer.writerow({"study_id": transcript.study_id, **turn})
     with session_scope(database_url) as db:
         if user is not None:
             user = db.merge(user)
-        record(db, "export_transcripts", user=user, username=username,
-               detail={"filters": filters.describe(), **asdict(counts)})
+        detail = {"filters": filters.describe(), **asdict(counts)}
+        if via is not None:
+            detail["via"] = via
+        record(db, "export_transcripts", user=user, username=username, detail=detail)
     return counts

@@ -32,6 +32,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from bot.config import Settings
 from bot.i18n.catalog import SUPPORTED_LANGUAGES, mark, normalise_language, supported_language, translate
+from bot.privacy.consent import has_triage, research_consent, set_research_consent
 from bot.telegram.chats import ChatDirectory, valid_clinic_code
 from bot.telegram.forget import erase_chat
 from bot.telegram.locks import ChatLocks
@@ -47,6 +48,9 @@ Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 # Our own buttons; Rasa's payloads all start with "/", so these can't be mistaken for one.
 FORGET_YES = "bt:forget:yes"
 FORGET_NO = "bt:forget:no"
+RESEARCH_YES = "bt:research:yes"
+RESEARCH_NO = "bt:research:no"
+RESEARCH_CHOICES = {RESEARCH_YES: True, RESEARCH_NO: False}
 LANGUAGE_PAYLOAD_PREFIX = "/language"
 # What the bot's command menu shows, in the user's Telegram language.
 COMMANDS = (
@@ -57,6 +61,7 @@ COMMANDS = (
     ("forget", mark("telegram.command.forget")),
     ("followup", mark("telegram.command.followup")),
     ("nomore", mark("telegram.command.nomore")),
+    ("research", mark("telegram.command.research")),
 )
 KNOWN_CHATS = 10_000
 
@@ -129,6 +134,7 @@ class TelegramChannel:
             ("forget", self.on_forget),
             ("followup", self.on_followup),
             ("nomore", self.on_no_more),
+            ("research", self.on_research),
         ):
             application.add_handler(CommandHandler(name, self._serialised(handler), filters=private))
         application.add_handler(MessageHandler(private & filters.COMMAND, self._serialised(self.on_help)))
@@ -286,6 +292,26 @@ class TelegramChannel:
         assert self.outbox is not None
         await self.outbox.deliver(update.effective_chat.id, [TextOut(translate(language, "telegram.forget.ask"), keyboard)])  # type: ignore[union-attr]
 
+    async def on_research(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The chat's research answer now, and buttons to change it (no Rasa turn: the answer lives on
+        the stored triages, bot/privacy/consent.py)."""
+        await self._retire(update)
+        language = await self._language(update)
+        chat_id = update.effective_chat.id  # type: ignore[union-attr]
+        pseudonym = self.directory.pseudonym(chat_id)
+        stored = await asyncio.to_thread(has_triage, self.config.database_url, pseudonym)
+        if not stored:
+            await self._say(chat_id, translate(language, "telegram.research.nothing"))
+            return
+        allowed = await asyncio.to_thread(research_consent, self.config.database_url, pseudonym)
+        keyboard = InlineKeyboardMarkup([[
+            InlineKeyboardButton(translate(language, "telegram.research.allow"), callback_data=RESEARCH_YES),
+            InlineKeyboardButton(translate(language, "telegram.research.withdraw"), callback_data=RESEARCH_NO),
+        ]])
+        now = mark("telegram.research.allowed_now") if allowed else mark("telegram.research.withheld_now")
+        assert self.outbox is not None
+        await self.outbox.deliver(chat_id, [TextOut(translate(language, now), keyboard)])
+
     async def on_button(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         assert self.outbox is not None
         query = update.callback_query
@@ -310,6 +336,12 @@ class TelegramChannel:
             await self._erase(update)
         elif data == FORGET_NO:
             await self._say(chat_id, translate(await self._language(update), "telegram.forget.kept"))
+        elif data in RESEARCH_CHOICES:
+            allow = RESEARCH_CHOICES[data]
+            await asyncio.to_thread(set_research_consent, self.config.database_url,
+                                    self.directory.pseudonym(chat_id), allow)
+            done = mark("telegram.research.allowed") if allow else mark("telegram.research.withdrawn")
+            await self._say(chat_id, translate(await self._language(update), done))
         elif data.startswith("/"):
             language = chosen_language(data)
             if language:

@@ -24,11 +24,13 @@ from bot.config import Settings, settings as load_settings
 from bot.guide.web import add_guide_routes
 from bot.i18n.catalog import supported_language
 from bot.i18n.languages import named_language
+from bot.privacy.consent import set_research_consent
 from bot.privacy.pseudonym import pseudonymise
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.store.db import session_scope
 from bot.store.repository import DocumentRepository
-from bot.web.chat_api import BadRequest, clean_reply, parse_chat_request
+from bot.telegram.forget import erase_chat
+from bot.web.chat_api import BadRequest, clean_reply, parse_chat_request, parse_conversation_id
 from bot.web.limits import RateLimit, RateLimiter, retry_after_header
 from bot.web.widget import cors_headers, origin_allowed, parse_allowed_origins, valid_language_tag, widget_script, widget_strings
 
@@ -159,6 +161,54 @@ async def chat_api(request: web.Request) -> web.Response:
     return web.json_response(reply, headers=cors)
 
 
+async def _privacy_request(request: web.Request) -> Tuple[Optional[str], Dict[str, Any], web.Response | None]:
+    """The checks /api/chat makes (origin, size, JSON, rate limit) for the widget's privacy requests:
+    (the conversation's pseudonym, the body, None) or (None, {}, the refusal)."""
+    refused = _origin_refused(request)
+    if refused is not None:
+        return None, {}, refused
+    cors = _cors(request)
+    try:
+        body = await request.json()
+    except web.HTTPRequestEntityTooLarge:
+        return None, {}, _error(413, "request body too large", cors)
+    except ValueError:
+        return None, {}, _error(400, "the body is not valid JSON", cors)
+    try:
+        conversation_id = parse_conversation_id(body)
+    except BadRequest as bad:
+        return None, {}, _error(bad.status, bad.reason, cors)
+    wait = request.app[LIMITER_KEY].take(conversation_id)
+    if wait is not None:
+        return None, {}, _error(429, "too many requests in this conversation, please wait a moment",
+                                {**cors, "Retry-After": retry_after_header(wait)})
+    return pseudonymise(f"web:{conversation_id}", request.app[CONFIG_KEY].pseudonym_key), body, None
+
+
+async def forget_api(request: web.Request) -> web.Response:
+    """The widget's "forget me": what Telegram's /forget erases (triages with their answers, care plans
+    and documents, and Rasa's events), answered with the counts."""
+    pseudonym, _body, refused = await _privacy_request(request)
+    if refused is not None:
+        return refused
+    assert pseudonym is not None
+    erased = await asyncio.to_thread(erase_chat, request.app[CONFIG_KEY].database_url, pseudonym)
+    return web.json_response({"triages": erased.triages, "events": erased.events}, headers=_cors(request))
+
+
+async def research_consent_api(request: web.Request) -> web.Response:
+    """The widget's research answer changed later: {"conversation_id", "allow": true|false}."""
+    pseudonym, body, refused = await _privacy_request(request)
+    if refused is not None:
+        return refused
+    assert pseudonym is not None
+    if not isinstance(body.get("allow"), bool):
+        return _error(400, "allow must be true or false", _cors(request))
+    updated = await asyncio.to_thread(set_research_consent, request.app[CONFIG_KEY].database_url, pseudonym,
+                                      body["allow"])
+    return web.json_response({"allow": body["allow"], "triages": updated}, headers=_cors(request))
+
+
 def _may_choose_language(message: str) -> bool:
     """Whether the message may have changed the conversation's language (a language button,
     "/language", "auf Deutsch bitte"): then the widget is told, so its own labels can follow."""
@@ -223,6 +273,9 @@ def create_app(config: Settings | None = None, options: WebOptions | None = None
     app.router.add_post("/api/chat", chat_api)
     app.router.add_options("/api/chat", preflight)
     app.router.add_get("/api/widget-strings/{lang}", widget_strings_api)
+    for path, handler in (("/api/forget", forget_api), ("/api/research-consent", research_consent_api)):
+        app.router.add_post(path, handler)
+        app.router.add_options(path, preflight)
     app.router.add_options("/api/widget-strings/{lang}", preflight)
     add_clinic_routes(app, app[CONFIG_KEY])
     add_guide_routes(app)  # /guide/<lang>/<section>: the self-management guide (bot/guide/web.py)

@@ -48,6 +48,16 @@ def parse_chat_request(body: Any) -> ChatRequest:
     return ChatRequest(conversation_id, message.strip(), language, clinic)
 
 
+def parse_conversation_id(body: Any) -> str:
+    """The conversation a privacy request (forget me, research answer) is about."""
+    if not isinstance(body, dict):
+        raise BadRequest(400, "the body must be a JSON object")
+    conversation_id = body.get("conversation_id")
+    if not isinstance(conversation_id, str) or not CONVERSATION_ID.match(conversation_id):
+        raise BadRequest(400, "conversation_id must be 8-64 letters, digits, '-' or '_'")
+    return conversation_id
+
+
 def safe_url(value: Any) -> Optional[str]:
     """An http(s) URL or a path on this server; anything else (javascript:, data:, ...) is dropped."""
     if not isinstance(value, str) or not value or len(value) > 2048 or any(c in value for c in "\x00\r\n\t <>\"'`\\"):

@@ -35,6 +35,17 @@ WIDGET_MSGIDS: Tuple[str, ...] = (
     mark("widget.open"),
     mark("widget.close"),
     mark("widget.followup"),
+    mark("widget.menu"),
+    mark("widget.forget"),
+    mark("widget.forget_ask"),
+    mark("widget.forget_yes"),
+    mark("widget.forget_no"),
+    mark("widget.forgotten"),
+    mark("widget.research_allow"),
+    mark("widget.research_withdraw"),
+    mark("widget.research_allowed"),
+    mark("widget.research_withdrawn"),
+    mark("widget.research_nothing"),
 )
 
 # A BCP 47-ish tag: "de", "de-CH", "pt_BR", "zh-Hant-TW". Anything else is refused with 400.

@@ -15,11 +15,14 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
+from sqlalchemy import func, select
 
 from bot.i18n.catalog import translate
 from bot.paths import PROJECT_ROOT
 from bot.privacy.pseudonym import pseudonymise
+from bot.privacy.retention import RASA_EVENTS
 from bot.store.db import session_scope
+from bot.store.models import TriageSession
 from bot.store.repository import TriageRepository
 from tests.clinic_helpers import setup_clinic
 from tests.conftest import make_settings
@@ -476,3 +479,51 @@ def test_a_clinic_page_on_another_origin_embeds_the_floating_widget(web_stack: R
     stranger.input.fill("hi")
     stranger.input.press("Enter")
     expect(stranger.page.locator(".note")).to_have_text(t("widget.error_connection"))  # CORS refused it
+
+
+def test_the_privacy_menu_withdraws_research_use_and_forget_me_erases_and_starts_afresh(
+        web_stack: RunningStack, browser: Browser, contexts: None) -> None:
+    chat = open_chat(browser, web_stack)
+    chat.say("hi").asks("consent.ask").tap("Yes").asks("research_consent.ask").tap("Yes").asks("pain_site.ask")
+    old = chat.storage("conversation")
+    pseudonym = pseudonymise(f"web:{old}", web_stack.config.pseudonym_key)
+
+    def stored() -> tuple:
+        with session_scope(web_stack.config.database_url) as db:
+            answers = list(db.execute(select(TriageSession.research_consent)
+                                      .where(TriageSession.pseudonym == pseudonym)).scalars())
+            events = db.execute(select(func.count()).where(RASA_EVENTS.c.sender_id == pseudonym)).scalar_one()
+        return answers, events
+
+    assert stored()[0] == [True]
+    toggle = chat.page.get_by_role("button", name=t("widget.menu"))
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    chat.button(t("widget.research_withdraw")).click()
+    expect(chat.page.locator(".msg.info")).to_have_text(t("widget.research_withdrawn"))
+    assert stored()[0] == [False]
+    # Forget me: a confirmation that says what is lost, the safe answer focused; "No" keeps everything.
+    toggle.click()
+    chat.button(t("widget.forget")).click()
+    expect(chat.page.get_by_role("alertdialog", name=t("widget.forget_ask"))).to_be_visible()
+    assert chat.focused()["text"] == t("widget.forget_no")
+    chat.button(t("widget.forget_no")).click()
+    expect(chat.page.get_by_role("alertdialog")).to_be_hidden()
+    assert chat.messages.count() > 3 and chat.storage("conversation") == old
+    toggle.click()
+    chat.button(t("widget.forget")).click()
+    answers, events = stored()
+    assert answers == [False] and events > 0
+    chat.screenshot("test_the_privacy_menu-1280-confirm")
+    chat.button(t("widget.forget_yes")).click()
+    expect(chat.page.locator(".msg.info")).to_have_text(t("widget.forgotten", triages="1", events=f"{events:,}"))
+    assert stored() == ([], 0)
+    expect(chat.messages).to_have_count(1)  # only the notice: the transcript is gone
+    expect(chat.page.locator(".empty")).to_be_visible()
+    new = chat.storage("conversation")
+    assert re.fullmatch(r"[0-9a-f]{32}", new) and new != old and chat.storage("transcript") is None
+    chat.page.reload()
+    expect(chat.page.locator(".empty")).to_have_text(t("widget.empty"))
+    chat.say("hi").asks("consent.ask")  # a new conversation, from the beginning
+    assert chat.storage("conversation") == new

@@ -2,13 +2,17 @@
  *
  *   <script src="https://bot.example/widget.js" defer></script>
  *
- * It talks only to the bot.web that served this file (POST api/chat, GET api/widget-strings/<lang>)
+ * It talks only to the bot.web that served this file (POST api/chat, api/forget, api/research-consent,
+ * GET api/widget-strings/<lang>)
  * and loads nothing else: no framework, no font, no third-party request. It renders into an element
  * with the attribute data-backtalk-widget when the page has one, otherwise into a chat button fixed to
  * the corner of the page. The language is navigator.language unless the tag says data-language="de";
  * a language the patient then chooses in the chat is kept by Rasa (and the widget's labels follow).
  * The conversation id and the last 100 messages are kept in localStorage, so a reload resumes.
  * Text from the server is only ever set with textContent: nothing it sends is parsed as HTML.
+ * The header's privacy menu offers "forget me" (after a confirmation saying what is lost: bot.web erases
+ * the conversation, the widget clears its storage and starts a new conversation id) and changing the
+ * research answer.
  */
 (function () {
   "use strict";
@@ -78,7 +82,10 @@
     "input{flex:1 1 8rem;min-width:0;font:inherit;color:" + C.ink + ";background:" + C.paper + ";padding:.55rem .65rem;border:2px solid " + C.muted + ";border-radius:.5rem;min-height:2.75rem}",
     "input::placeholder{color:" + C.muted + ";opacity:1}",
     ".send{flex:0 0 auto;border:2px solid " + C.brand + ";background:" + C.brand + ";color:" + C.paper + ";padding:.5rem 1rem;font-weight:600}",
-    ".close{flex:0 0 auto;border:2px solid " + C.paper + ";background:" + C.brand + ";color:" + C.paper + ";padding:.2rem .7rem;min-height:2.5rem}",
+    ".close,.menu-toggle{flex:0 0 auto;border:2px solid " + C.paper + ";background:" + C.brand + ";color:" + C.paper + ";padding:.2rem .7rem;min-height:2.5rem}",
+    ".menu,.confirm{display:flex;flex-wrap:wrap;gap:.4rem;padding:.6rem .75rem;border-bottom:1px solid " + C.muted + ";background:" + C.bubble + "}",
+    ".confirm p{flex:1 1 100%;margin:0}",
+    ".info{align-self:stretch;max-width:none;background:" + C.bubble + ";color:" + C.ink + ";border:1px solid " + C.brand + "}",
     // Visible focus: a thick outline, offset so it sits on the background whatever the control's colour.
     ":focus{outline:none}",
     ":focus-visible{outline:3px solid " + C.focus + ";outline-offset:2px}",
@@ -172,6 +179,7 @@
     ui.title.id = "bt-title";
     head.appendChild(ui.title);
     panel.appendChild(head);
+    buildPrivacy(head, panel);
 
     ui.log = el("div", "log");
     ui.log.setAttribute("role", "log");
@@ -220,6 +228,109 @@
     scrollDown();
   }
 
+  // ---- privacy: forget me, research answer -------------------------------------------------------------
+  function buildPrivacy(head, panel) {
+    ui.menuToggle = el("button", "menu-toggle");
+    ui.menuToggle.type = "button";
+    ui.menuToggle.setAttribute("aria-expanded", "false");
+    ui.menuToggle.setAttribute("aria-controls", "bt-menu");
+    head.appendChild(ui.menuToggle);
+    ui.menu = el("div", "menu");
+    ui.menu.id = "bt-menu";
+    ui.menu.hidden = true;
+    ui.forget = el("button", "choice");
+    ui.withdraw = el("button", "choice");
+    ui.allow = el("button", "choice");
+    [ui.forget, ui.withdraw, ui.allow].forEach(function (b) { b.type = "button"; ui.menu.appendChild(b); });
+    panel.appendChild(ui.menu);
+
+    ui.confirm = el("div", "confirm");
+    ui.confirm.setAttribute("role", "alertdialog");
+    ui.confirm.setAttribute("aria-labelledby", "bt-confirm-text");
+    ui.confirm.hidden = true;
+    ui.confirmText = el("p");
+    ui.confirmText.id = "bt-confirm-text";
+    ui.forgetYes = el("button", "choice");
+    ui.forgetNo = el("button", "choice");
+    ui.forgetYes.type = ui.forgetNo.type = "button";
+    ui.confirm.appendChild(ui.confirmText);
+    ui.confirm.appendChild(ui.forgetYes);
+    ui.confirm.appendChild(ui.forgetNo);
+    panel.appendChild(ui.confirm);
+
+    function showMenu(open) {
+      ui.menu.hidden = !open;
+      ui.menuToggle.setAttribute("aria-expanded", String(open));
+      if (open) ui.forget.focus();
+    }
+    ui.menuToggle.addEventListener("click", function () { showMenu(ui.menu.hidden); });
+    ui.menu.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") { event.stopPropagation(); showMenu(false); ui.menuToggle.focus(); }
+    });
+    ui.forget.addEventListener("click", function () {
+      showMenu(false);
+      ui.confirm.hidden = false;
+      ui.forgetNo.focus(); // the safe answer first
+    });
+    ui.forgetNo.addEventListener("click", function () {
+      ui.confirm.hidden = true;
+      ui.menuToggle.focus();
+    });
+    ui.forgetYes.addEventListener("click", function () {
+      ui.forgetYes.disabled = true;
+      postJson("api/forget", { conversation_id: conversationId }).then(function (counts) {
+        ui.forgetYes.disabled = false;
+        ui.confirm.hidden = true;
+        forgetLocally();
+        info(fill(str("forgotten"), counts));
+        ui.input.focus();
+      }, function (error) {
+        ui.forgetYes.disabled = false;
+        ui.confirm.hidden = true;
+        note(str(error.status === 429 ? "error_busy" : "error_connection"));
+      });
+    });
+    [[ui.withdraw, false], [ui.allow, true]].forEach(function (pair) {
+      pair[0].addEventListener("click", function () {
+        showMenu(false);
+        ui.menuToggle.focus();
+        postJson("api/research-consent", { conversation_id: conversationId, allow: pair[1] }).then(function (body) {
+          info(str(!body.triages ? "research_nothing" : pair[1] ? "research_allowed" : "research_withdrawn"));
+        }, function (error) {
+          note(str(error.status === 429 ? "error_busy" : "error_connection"));
+        });
+      });
+    });
+  }
+
+  function forgetLocally() {
+    ["conversation", "transcript", "language"].forEach(function (name) {
+      delete memory[name];
+      try { window.localStorage.removeItem(KEY + name); } catch (e) { /* memory only */ }
+    });
+    items.forEach(function (item) { if (item.node) item.node.remove(); });
+    items = [];
+    clearNotes();
+    chosenLanguage = null;
+    conversationId = newConversationId();
+    save("conversation", conversationId);
+    ui.empty.hidden = false;
+  }
+
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (all, name) {
+      return typeof values[name] === "number" ? values[name].toLocaleString(stringsLanguage) : all;
+    });
+  }
+
+  function info(text) {
+    clearNotes();
+    var node = el("div", "msg info", text);
+    node.setAttribute("role", "status");
+    ui.log.appendChild(node);
+    scrollDown();
+  }
+
   function buildLauncher(wrap, head, panel) {
     ui.launcher = el("button", "launcher");
     ui.launcher.type = "button";
@@ -254,6 +365,13 @@
     ui.input.placeholder = str("placeholder");
     ui.send.textContent = str("send");
     ui.typingText.textContent = str("typing");
+    ui.menuToggle.textContent = str("menu");
+    ui.forget.textContent = str("forget");
+    ui.withdraw.textContent = str("research_withdraw");
+    ui.allow.textContent = str("research_allow");
+    ui.confirmText.textContent = str("forget_ask");
+    ui.forgetYes.textContent = str("forget_yes");
+    ui.forgetNo.textContent = str("forget_no");
     if (ui.launcher) {
       ui.launcher.textContent = str("open");
       ui.launcher.setAttribute("lang", stringsLanguage);
@@ -380,13 +498,29 @@
   }
 
   function clearNotes() {
-    Array.prototype.forEach.call(ui.root.querySelectorAll(".note"), function (node) { node.remove(); });
+    Array.prototype.forEach.call(ui.root.querySelectorAll(".note,.info"), function (node) { node.remove(); });
   }
 
   function setBusy(delta) {
     pending += delta;
     ui.typing.hidden = pending === 0;
     ui.log.setAttribute("aria-busy", String(pending > 0));
+  }
+
+  function postJson(path, body) {
+    return fetch(api(path), {
+      method: "POST",
+      credentials: "omit",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body)
+    }).then(function (response) {
+      if (!response.ok) {
+        var error = new Error("HTTP " + response.status);
+        error.status = response.status;
+        throw error;
+      }
+      return response.json();
+    });
   }
 
   function post(message, attempt) {
