@@ -420,3 +420,10 @@ def test_backtalk_telegram_says_so_when_telegram_refuses_the_token(harness: Tele
         harness.run(fake.stop())
     assert done.returncode == 2 and "refused TELEGRAM_BOT_TOKEN" in done.stderr
     assert "not-the-token" not in done.stdout + done.stderr
+
+
+def test_no_reply_from_rasa_gets_a_kind_message(harness: TelegramHarness, rasa: StubRasa) -> None:
+    """An action that failed (action server down) leaves Rasa's reply empty: not silence, but a
+    request to send the message again."""
+    rasa.replies["nothing back"] = []
+    assert harness.chat(new_chat_id(), "it").say("nothing back") == [translate("it", "chat.no_reply")]
