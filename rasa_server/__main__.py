@@ -1,5 +1,7 @@
-"""``python -m rasa_server run …``: ``rasa run …`` without re-checking constant JSON schemas.
+"""``python -m rasa_server run …``: ``rasa run …`` without re-checking constant JSON schemas, and
+without forgetting a conversation while its database is down.
 
+**Speed.**
 Profiling a loaded Rasa server (py-spy, 20 concurrent triages; benchmarks/README.md) showed half of
 its CPU time per message inside ``jsonschema.validate``: Rasa validates every action server response
 (and every NLG response) with ``jsonschema.validate(result, schema)``, and that function first checks
@@ -12,11 +14,20 @@ schema once per process and then validates exactly as before: same validator cla
 ``best_match`` error, so a malformed response is still refused with the same message, and an
 invalid schema still raises ``SchemaError`` on its first use. Rasa imports ``validate`` from the
 ``jsonschema`` module inside each call, so every validation in the process goes through it.
+
+**No silent restart of a conversation.** Rasa wraps its tracker store in a ``FailSafeTrackerStore``
+that, when the database cannot be read, logs the error and carries on with a new, empty tracker in
+memory: a patient in the middle of the questionnaire is greeted and asked for consent again, and
+what they type then is taken as an answer to that. Here the wrapper is given an error callback that
+re-raises instead, so the turn fails as a whole: Rasa's REST channel answers with no message, which
+bot.web and the Telegram channel turn into "one moment, please send your last message again"
+(``chat.no_reply``), and once the database is back the conversation continues where it was.
 """
 from __future__ import annotations
 
 import json
 import sys
+from functools import partial
 from typing import Any, Dict, Optional, Set
 
 import jsonschema
@@ -38,9 +49,18 @@ def validate(instance: Any, schema: Dict[str, Any], cls: Optional[type] = None, 
         raise error
 
 
+def refuse(error: Exception) -> None:
+    """The tracker store's error callback: fail the turn rather than fall back to an empty tracker."""
+    raise error
+
+
 def main() -> None:
     jsonschema.validate = validate  # type: ignore[assignment]
+    import rasa.core.agent
     from rasa.__main__ import main as rasa_main
+
+    rasa.core.agent.FailSafeTrackerStore = partial(  # type: ignore[misc]
+        rasa.core.agent.FailSafeTrackerStore, on_tracker_store_error=refuse)
 
     sys.argv[0] = "rasa"
     rasa_main()

@@ -49,3 +49,27 @@ def test_the_schema_is_checked_once_and_a_bad_schema_still_fails(monkeypatch: py
     assert len(calls) == 1
     with pytest.raises(SchemaError):
         launcher.validate({}, {"type": 12})
+
+
+
+def test_a_tracker_store_error_fails_the_turn_instead_of_starting_an_empty_conversation() -> None:
+    """Rasa's FailSafeTrackerStore as rasa_server builds it: a database error reaches Rasa (which
+    then answers nothing, and the channel asks the patient to send again) instead of an empty
+    in-memory tracker that would greet the patient as a stranger."""
+    import asyncio
+
+    from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
+    from rasa.shared.core.domain import Domain
+
+    class DatabaseDown(InMemoryTrackerStore):
+        async def retrieve(self, sender_id):  # type: ignore[no-untyped-def]
+            raise ConnectionError("database is down")
+
+        async def save(self, tracker):  # type: ignore[no-untyped-def]
+            raise ConnectionError("database is down")
+
+    domain = Domain.empty()
+    assert asyncio.run(FailSafeTrackerStore(DatabaseDown(domain)).retrieve("patient")) is None  # Rasa's default
+    strict = FailSafeTrackerStore(DatabaseDown(domain), on_tracker_store_error=launcher.refuse)
+    with pytest.raises(ConnectionError):
+        asyncio.run(strict.retrieve("patient"))
