@@ -34,6 +34,7 @@ WIDGET_MSGIDS: Tuple[str, ...] = (
     mark("widget.error_busy"),
     mark("widget.open"),
     mark("widget.close"),
+    mark("widget.error_unavailable"),
 )
 
 # A BCP 47-ish tag: "de", "de-CH", "pt_BR", "zh-Hant-TW". Anything else is refused with 400.
