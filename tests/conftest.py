@@ -81,3 +81,8 @@ def model() -> Path:
     from tests.e2e.servers import ensure_model
 
     return ensure_model()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Registered here rather than in pyproject.toml's markers (the integrator may move it there).
+    config.addinivalue_line("markers", "fault: kills servers and restarts stores under live conversations (slow)")
