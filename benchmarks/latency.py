@@ -359,6 +359,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         with backtalk_server(work_dir, backtalk_model) as (url, groups):
             for concurrency in args.conversations:
                 results.append(measure(backtalk, url, groups, concurrency, args.rounds))
+                print(f"  {' | '.join(results[-1].row())}", file=sys.stderr, flush=True)
             if min(args.burst) > 0:
                 print("measuring a burst of care plans...", file=sys.stderr, flush=True)
                 burst_results = burst(backtalk, url, groups, *args.burst)
@@ -366,6 +367,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         with bare_server(bare_dir, sample_model, work_dir / "bare-rasa.log") as (url, groups):
             for concurrency in args.conversations:
                 results.append(measure(bare, url, groups, concurrency, args.rounds))
+                print(f"  {' | '.join(results[-1].row())}", file=sys.stderr, flush=True)
     except BaseException:
         print(f"benchmark failed; logs kept in {work_dir}", file=sys.stderr)
         raise

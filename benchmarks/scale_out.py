@@ -85,10 +85,18 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scale_out", description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4], help="Rasa processes (default 1 2 4)")
     parser.add_argument("--conversations", type=int, default=100, help="conversations at once (default 100)")
+    parser.add_argument("--messages", type=int, default=len(BACKTALK_SCRIPT),
+                        help=f"the first MESSAGES of the script per conversation (default all {len(BACKTALK_SCRIPT)}: "
+                             "to the reference code)")
     args = parser.parse_args(argv)
+    if not 1 <= args.messages <= len(BACKTALK_SCRIPT):
+        parser.error(f"--messages must be 1-{len(BACKTALK_SCRIPT)}")
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    bot = Bot("BackTalk", BACKTALK_SCRIPT, lambda reply: any(REFERENCE_CODE.search(m.get("text", "")) for m in reply),
-              metadata={"language": "en"})
+    script = BACKTALK_SCRIPT[:args.messages]
+    whole = args.messages == len(BACKTALK_SCRIPT)
+    # a shortened script ends at a question: "completed" then means every message was answered
+    bot = Bot("BackTalk", script, (lambda reply: any(REFERENCE_CODE.search(m.get("text", "")) for m in reply))
+              if whole else bool, metadata={"language": "en"})
     work_dir = Path(tempfile.mkdtemp(prefix="backtalk-scale-"))
     started = time.monotonic()
     try:
@@ -97,11 +105,12 @@ def main(argv: Optional[List[str]] = None) -> None:
         for processes in args.processes:
             print(f"measuring {processes} Rasa process(es)...", file=sys.stderr, flush=True)
             results.append(run_with(processes, args.conversations, model, work_dir, bot))
+            print(f"  {' | '.join(results[-1].row())}", file=sys.stderr, flush=True)
     except BaseException:
         print(f"benchmark failed; logs kept in {work_dir}", file=sys.stderr)
         raise
     shutil.rmtree(work_dir)
-    print(f"{args.conversations} concurrent conversations, {len(BACKTALK_SCRIPT)} messages each, PostgreSQL + Redis, "
+    print(f"{args.conversations} concurrent conversations, {len(script)} messages each, PostgreSQL + Redis, "
           f"two action servers, REST channel on 127.0.0.1")
     print(machine_facts())
     print()
