@@ -34,7 +34,7 @@ from bot.reference_code import ALPHABET
 from bot.stack import venv_bin
 from bot.store.migrate import upgrade
 from tests.conftest import make_settings
-from tests.e2e.servers import STARTUP_TIMEOUT, RunningStack, ensure_model, free_port, http
+from tests.e2e.servers import RunningStack, ensure_model, free_port, http
 
 # A low-risk back-pain triage typed from greeting to reference code and care plan: 21 messages
 # (the last one is answered with the result, the care plan and its PDF).
