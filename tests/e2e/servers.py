@@ -168,6 +168,7 @@ class ScaledStack:
     action_ports: List[int] = field(default_factory=list)
     web_port: int = field(default_factory=free_port)
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
+    extra_env: Dict[str, str] = field(default_factory=dict)  # for every server, e.g. a rate limit
 
     def __post_init__(self) -> None:
         self.rasa_ports = self.rasa_ports or [free_port() for _ in range(self.rasa_count)]
@@ -194,6 +195,7 @@ class ScaledStack:
             "RASA_URL": ",".join(self.rasa_urls),
             "WEB_PORT": str(self.web_port),
             **({"REDIS_URL": self.config.redis_url} if self.config.redis_url else {}),
+            **self.extra_env,
             **extra,
         }
 

@@ -157,8 +157,9 @@ def scaled(model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tu
         config = make_settings(postgres.url, work)
         config = type(config)(**{**config.__dict__, "redis_url": f"redis://127.0.0.1:{redis.port}/0"})
         upgrade(config.database_url)
-        os.environ.setdefault("WEB_RATE_LIMIT_MESSAGES", "1000")  # 20 conversations from one address
-        stack = ScaledStack(config=config, model=model, rasa_count=2).start()
+        # 20 conversations from one address, each resending after a fault: above any per-conversation limit
+        stack = ScaledStack(config=config, model=model, rasa_count=2,
+                            extra_env={"WEB_RATE_LIMIT_MESSAGES": "1000"}).start()
         yield stack, postgres, redis
     finally:
         if stack is not None:
