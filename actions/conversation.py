@@ -1,8 +1,10 @@
 """Everything around the form: why, go back, stop and resume, start over, the result, the fallback."""
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import List, Text
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Dict, List, Mapping, Text, Tuple
 
 from babel.numbers import format_decimal
 from rasa_sdk import Action, Tracker
@@ -26,10 +28,22 @@ from bot.i18n.answers import parse_yes_no
 from bot.i18n.catalog import supported_language, translate
 from bot.i18n.languages import named_language
 from bot.triage import replies
+from bot.triage.service import TriageOutcome
 
 logger = logging.getLogger(__name__)
 
 RESULT_SLOTS = ("risk_tool", "risk_score", "risk_group", "red_flag", "reference_code")
+# The result (database writes, XGBoost, the graph, the PDF: 0.5-0.9 s of blocking work) runs here, off
+# the action server's one event loop, so other patients' turns go on meanwhile. Two threads for two
+# cores; the graph keeps its figures per thread (bot/prediction/graph.py), so they never share one.
+RESULT_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="triage-result")
+
+
+def _result(sender_id: str, so_far: Mapping[str, Any], language: str) -> Tuple[TriageOutcome, List[Dict[str, Any]]]:
+    """Score and store the triage, then compose what the patient receives: blocking work."""
+    outcome = service().finish(sender_id, so_far, language)
+    messages = [*replies.outcome_messages(outcome, language), *result_delivery().deliver(outcome, so_far, language)]
+    return outcome, messages
 
 
 class ActionSetLanguage(Action):
@@ -214,9 +228,9 @@ class ActionTriageResult(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         language = language_of(tracker)
         so_far = answers(tracker)
-        outcome = service().finish(tracker.sender_id, so_far, language)
-        send(dispatcher, replies.outcome_messages(outcome, language))
-        send(dispatcher, result_delivery().deliver(outcome, so_far, language))
+        outcome, messages = await asyncio.get_running_loop().run_in_executor(
+            RESULT_POOL, _result, tracker.sender_id, so_far, language)
+        send(dispatcher, messages)
         if outcome.kind == "risk":  # not after a red flag: the urgent advice must stand alone
             send(dispatcher, [followup_offer(language)])
         if outcome.kind == "declined":

@@ -153,7 +153,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     db.add_argument("action", choices=["upgrade"])
     endpoints = commands.add_parser("endpoints", help="write Rasa's endpoints.yml from the environment")
     endpoints.add_argument("--out", type=Path, default=None)
-    commands.add_parser("run", help="train if needed and run Rasa, the action server and bot.web")
+    run_parser = commands.add_parser("run", help="train if needed and run Rasa, the action server and bot.web")
+    run_parser.add_argument("--workers", type=int, default=1, choices=range(1, 17), metavar="N",
+                            help="Rasa server processes (1-16); more than one adds a second action server and "
+                                 "routes each conversation to one process (docs/deployment.md)")
     commands.add_parser("web", help="run bot.web only")
     commands.add_parser("telegram", help="run the Telegram channel only (needs TELEGRAM_BOT_TOKEN)")
     commands.add_parser("worker", help="deliver clinic notifications (e-mail, Telegram group); docs/notifications.md")
@@ -229,7 +232,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if trained.returncode != 0:
             print("training failed; see the messages above", file=sys.stderr)
             return trained.returncode
-        return stack.run(config, endpoints_file)
+        return stack.run(config, endpoints_file, args.workers)
     return 2
 
 

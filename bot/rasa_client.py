@@ -9,6 +9,8 @@ from urllib.parse import quote
 
 import aiohttp
 
+from bot.routing import rasa_urls, route
+
 logger = logging.getLogger(__name__)
 
 MESSAGE_TIMEOUT = aiohttp.ClientTimeout(total=60)
@@ -35,7 +37,8 @@ class RasaClient:
         attempts: int = ATTEMPTS,
         first_delay: float = FIRST_DELAY,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        # several URLs (comma-separated) when several Rasa processes run: see bot/routing.py
+        self.base_urls = rasa_urls(base_url)
         self.auth_token = auth_token
         self.attempts = attempts
         self.first_delay = first_delay
@@ -69,7 +72,7 @@ class RasaClient:
         for attempt in range(1, self.attempts + 1):
             try:
                 async with self.session.post(
-                    f"{self.base_url}/webhooks/rest/webhook", json=payload, timeout=MESSAGE_TIMEOUT
+                    f"{route(sender, self.base_urls)}/webhooks/rest/webhook", json=payload, timeout=MESSAGE_TIMEOUT
                 ) as response:
                     if response.status == 200:
                         replies = await response.json(content_type=None)
@@ -94,7 +97,7 @@ class RasaClient:
         """A slot of the conversation (None when Rasa can't tell): the tracker without its events."""
         if not self.auth_token:
             return None
-        url = f"{self.base_url}/conversations/{quote(sender, safe='')}/tracker"
+        url = f"{route(sender, self.base_urls)}/conversations/{quote(sender, safe='')}/tracker"
         try:
             async with self.session.get(
                 url, params={"token": self.auth_token, "include_events": "NONE"}, timeout=TRACKER_TIMEOUT

@@ -9,16 +9,20 @@ import sys
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, List, Optional
 
 from bot.config import Settings
 from bot.paths import PROJECT_ROOT
+from bot.rasa_endpoints import write_endpoints
 
 STOP_GRACE_SECONDS = 15
 MODEL_DIR = PROJECT_ROOT / "models"
 MODEL_NAME = "backtalk"
+# With several Rasa processes (`--workers N`), two action servers: actions are stateless, so one can
+# die or restart while the other serves; each Rasa process uses one of them (process i: i mod 2).
+SCALED_ACTION_SERVERS = 2
 
 
 @dataclass
@@ -26,6 +30,7 @@ class Service:
     name: str
     command: List[str]
     ready_url: Optional[str] = None
+    env: Dict[str, str] = field(default_factory=dict)  # added to the supervisor's environment
 
 
 def venv_bin(name: str) -> str:
@@ -38,32 +43,71 @@ def train_command(model_dir: Path = MODEL_DIR) -> List[str]:
 
 
 def rasa_command(config: Settings, endpoints: Path, host: str, port: int, model: Path) -> List[str]:
+    # rasa_server is `rasa run` without a repeated JSON-schema meta-check (see rasa_server/__main__.py)
     return [
-        venv_bin("rasa"), "run", "--enable-api", "--auth-token", config.rasa_auth_token,
+        sys.executable, "-m", "rasa_server", "run", "--enable-api", "--auth-token", config.rasa_auth_token,
         "--interface", host, "--port", str(port), "--model", str(model),
         "--endpoints", str(endpoints), "--credentials", str(PROJECT_ROOT / "credentials.yml"),
     ]
 
 
-def services(config: Settings, endpoints: Path) -> List[Service]:
+def worker_endpoints(endpoints: Path, index: int) -> Path:
+    """Rasa's endpoints file for the Rasa processes that use action server ``index`` (1-based)."""
+    return endpoints.with_name(f"{endpoints.stem}-{index}{endpoints.suffix}")
+
+
+def write_worker_endpoints(config: Settings, endpoints: Path) -> None:
+    """One endpoints file per action server, differing only in the action server's URL."""
+    action_port = int(os.environ.get("ACTION_PORT", "5055"))
+    for index in range(1, SCALED_ACTION_SERVERS + 1):
+        url = f"http://127.0.0.1:{action_port + index - 1}/webhook"
+        write_endpoints(replace(config, action_server_url=url), worker_endpoints(endpoints, index))
+
+
+def services(config: Settings, endpoints: Path, workers: int = 1) -> List[Service]:
+    """What `backtalk run` supervises. With ``workers`` > 1: Rasa processes ``rasa-1`` … on
+    consecutive ports from RASA_PORT, two action servers on ACTION_PORT and the next port, and the
+    channels given every Rasa URL (RASA_URL, comma-separated) to route each conversation to one."""
     env = os.environ
     rasa_port = int(env.get("RASA_PORT", "5005"))
     web_port = int(env.get("WEB_PORT", "8000"))
     model = MODEL_DIR / f"{MODEL_NAME}.tar.gz"
-    result = [
-        Service("actions", [sys.executable, "-m", "actions"]),
-        Service(
-            "rasa",
-            rasa_command(config, endpoints, env.get("RASA_HOST", "127.0.0.1"), rasa_port, model),
-            # /status answers 409 until the model is loaded
-            ready_url=f"http://127.0.0.1:{rasa_port}/status?token={config.rasa_auth_token}",
-        ),
-        Service("web", [sys.executable, "-m", "bot.web"], ready_url=f"http://127.0.0.1:{web_port}/healthz"),
+    host = env.get("RASA_HOST", "127.0.0.1")
+    rasa_ports = [rasa_port + i for i in range(workers)]
+    channel_env: Dict[str, str] = {}
+    if workers == 1:
+        result = [
+            Service("actions", [sys.executable, "-m", "actions"]),
+            Service(
+                "rasa",
+                rasa_command(config, endpoints, host, rasa_port, model),
+                # /status answers 409 until the model is loaded
+                ready_url=f"http://127.0.0.1:{rasa_port}/status?token={config.rasa_auth_token}",
+            ),
+        ]
+    else:
+        action_port = int(env.get("ACTION_PORT", "5055"))
+        result = [
+            Service(f"actions-{j}", [sys.executable, "-m", "actions"], env={"ACTION_PORT": str(action_port + j - 1)})
+            for j in range(1, SCALED_ACTION_SERVERS + 1)
+        ]
+        result += [
+            Service(
+                f"rasa-{i}",
+                rasa_command(config, worker_endpoints(endpoints, (i - 1) % SCALED_ACTION_SERVERS + 1), host, port, model),
+                ready_url=f"http://127.0.0.1:{port}/status?token={config.rasa_auth_token}",
+            )
+            for i, port in enumerate(rasa_ports, start=1)
+        ]
+        channel_env = {"RASA_URL": ",".join(f"http://127.0.0.1:{port}" for port in rasa_ports)}
+    result += [
+        Service("web", [sys.executable, "-m", "bot.web"], ready_url=f"http://127.0.0.1:{web_port}/healthz",
+                env=channel_env),
         # clinic notifications from the outbox; idles (and says so) when no channel is configured
         Service("worker", [sys.executable, "-m", "bot.notify"]),
     ]
     if env.get("TELEGRAM_BOT_TOKEN"):
-        result.append(Service("telegram", [sys.executable, "-m", "bot.telegram"]))
+        result.append(Service("telegram", [sys.executable, "-m", "bot.telegram"], env=channel_env))
     return result
 
 
@@ -91,6 +135,7 @@ class Supervisor:
             process = subprocess.Popen(
                 service.command,
                 cwd=PROJECT_ROOT,
+                env={**os.environ, **service.env},
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, so stop() reaches its children
@@ -138,8 +183,10 @@ class Supervisor:
             process.wait()
 
 
-def run(config: Settings, endpoints: Path) -> int:
-    supervisor = Supervisor(services(config, endpoints))
+def run(config: Settings, endpoints: Path, workers: int = 1) -> int:
+    if workers > 1:
+        write_worker_endpoints(config, endpoints)
+    supervisor = Supervisor(services(config, endpoints, workers))
 
     def on_signal(signum: int, _frame: object) -> None:
         supervisor.stopping.set()
@@ -152,7 +199,8 @@ def run(config: Settings, endpoints: Path) -> int:
             web_port = os.environ.get("WEB_PORT", "8000")
             supervisor.say("stack", f"BackTalk is up. Chat at http://localhost:{web_port}/chat  (Ctrl-C stops)")
             rasa_port = os.environ.get("RASA_PORT", "5005")
-            supervisor.say("stack", f"Rasa REST channel: http://localhost:{rasa_port}/webhooks/rest/webhook")
+            supervisor.say("stack", f"Rasa REST channel: http://localhost:{rasa_port}/webhooks/rest/webhook"
+                                    + (f" (and the {workers - 1} next ports)" if workers > 1 else ""))
         while not supervisor.stopping.is_set():
             exited = supervisor.first_exited()
             if exited:

@@ -459,3 +459,10 @@ def test_followup_and_nomore_go_to_rasa_as_their_payloads(harness: TelegramHarne
     user.say("/followup")
     user.say("/nomore")
     assert rasa.messages_from(pseudonym_of(harness, chat_id)) == ["/followup", "/stop_followups"]
+
+
+def test_no_reply_from_rasa_gets_a_kind_message(harness: TelegramHarness, rasa: StubRasa) -> None:
+    """An action that failed (action server down) leaves Rasa's reply empty: not silence, but a
+    request to send the message again."""
+    rasa.replies["nothing back"] = []
+    assert harness.chat(new_chat_id(), "it").say("nothing back") == [translate("it", "chat.no_reply")]

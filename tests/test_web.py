@@ -302,3 +302,15 @@ def test_parse_chat_request_rejects_a_bad_language() -> None:
     with pytest.raises(BadRequest) as error:
         parse_chat_request({"conversation_id": "abcdef123456", "message": "hi", "language": ["en"]})
     assert error.value.status == 400
+
+
+def test_no_reply_from_rasa_gets_a_kind_message_in_the_conversations_language(tmp_path: Path) -> None:
+    """Rasa answers 200 with no message when an action failed (the action server is down): the
+    patient is asked to send it again, in the language the conversation settled on."""
+    async def test(client: TestClient) -> None:
+        response = await client.post("/api/chat", json={"conversation_id": "abcdef123456", "message": "ja",
+                                                        "language": "en"})
+        assert response.status == 200
+        assert await response.json() == {"messages": [{"text": translate("de", "chat.no_reply")}]}
+
+    run_with_web(FakeRasa([], language="de"), tmp_path, test)

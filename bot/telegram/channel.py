@@ -240,6 +240,10 @@ class TelegramChannel:
             logger.error("chat %s: %s", self._tag(chat_id), error)
             await self._say(chat_id, translate(self._hinted_language(update), "telegram.trouble"))
             return
+        if not replies:  # an action failed and Rasa dropped the turn (see bot.web's /api/chat)
+            logger.error("chat %s: Rasa answered nothing; the action server may be down", self._tag(chat_id))
+            await self._say(chat_id, translate(await self._language(update), "chat.no_reply"))
+            return
         await self.outbox.deliver(chat_id, render(replies))
 
     async def _say(self, chat_id: int, text: str, keyboard: Optional[InlineKeyboardMarkup] = None) -> None:

@@ -64,6 +64,16 @@ class TriageService:
         clinic = clinic_for_patient(db, clinic_code)
         return clinic.id if clinic is not None else None
 
+    def _open(self, db: Session, repo: TriageRepository, pseudonym: str, channel: Optional[str], language: str,
+              clinic_code: Optional[str]) -> Any:
+        """The triage in progress, else a new one. The clinic is looked up (two or three queries)
+        only when a triage is created, not on every answer."""
+        existing = repo.current(pseudonym)
+        if existing is not None:
+            existing.language = language
+            return existing
+        return repo.open(pseudonym, channel, language, self._clinic_id(db, pseudonym, clinic_code))
+
     def accept_answer(
         self,
         sender_id: str,
@@ -91,12 +101,12 @@ class TriageService:
             repo = TriageRepository(db)
             if item.id == "consent":
                 if canonical is True:
-                    triage = repo.open(pseudonym, channel, language, self._clinic_id(db, pseudonym, clinic_code))
+                    triage = self._open(db, repo, pseudonym, channel, language, clinic_code)
                     repo.record_answer(triage, item.id, "true", words)
                 else:
                     repo.erase(pseudonym)
                 return canonical
-            triage = repo.open(pseudonym, channel, language, self._clinic_id(db, pseudonym, clinic_code))
+            triage = self._open(db, repo, pseudonym, channel, language, clinic_code)
             repo.record_answer(triage, item.id, code_of(canonical), words)
             for derived_id, derived in self.flow.derived_by(item.id, canonical, {"pain_site": pain_site}).items():
                 repo.record_answer(triage, derived_id, code_of(derived))

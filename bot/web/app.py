@@ -22,7 +22,7 @@ from aiohttp import web
 from bot.clinic.web import add_clinic_routes
 from bot.config import Settings, settings as load_settings
 from bot.guide.web import add_guide_routes
-from bot.i18n.catalog import supported_language
+from bot.i18n.catalog import normalise_language, supported_language, translate
 from bot.i18n.languages import named_language
 from bot.privacy.consent import set_research_consent
 from bot.privacy.pseudonym import pseudonymise
@@ -154,6 +154,12 @@ async def chat_api(request: web.Request) -> web.Response:
             return _error(502, "the assistant is not available, please try again shortly", cors)
         return _error(503, "the assistant is starting or unavailable, please try again shortly", cors)
     reply: Dict[str, Any] = {"messages": clean_reply(messages)}
+    if not reply["messages"]:
+        # Every message gets an answer; none means an action failed (the action server is down) and
+        # Rasa dropped that turn, so the patient is asked to send it again rather than left waiting.
+        logger.error("Rasa answered nothing; the action server may be down")
+        language = supported_language(await rasa.slot(sender, "language")) or normalise_language(chat.language)
+        reply["messages"] = [{"text": translate(language, "chat.no_reply")}]
     if _may_choose_language(chat.message):
         language = supported_language(await rasa.slot(sender, "language"))
         if language:

@@ -46,6 +46,7 @@ WIDGET_MSGIDS: Tuple[str, ...] = (
     mark("widget.research_allowed"),
     mark("widget.research_withdrawn"),
     mark("widget.research_nothing"),
+    mark("widget.error_unavailable"),
 )
 
 # A BCP 47-ish tag: "de", "de-CH", "pt_BR", "zh-Hant-TW". Anything else is refused with 400.

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from bot import stack
 from bot.config import Settings
@@ -150,3 +150,144 @@ class RunningStack:
         status, body = http("GET", f"{self.rasa_url}/conversations/{sender}/tracker?token={self.config.rasa_auth_token}")
         assert status == 200, (status, body)
         return body
+
+
+@dataclass
+class ScaledStack:
+    """The scaled-out shape (`backtalk run --workers N`, compose.yaml): ``rasa_count`` Rasa processes,
+    two action servers (Rasa process i uses action server i mod 2) and, with ``with_web``, bot.web
+    routing each conversation to one Rasa process. Any one server can be killed (SIGKILL) and
+    started again on its port, for the fault tests and the scale-out benchmark."""
+
+    config: Settings
+    model: Path
+    rasa_count: int = 2
+    action_count: int = stack.SCALED_ACTION_SERVERS
+    with_web: bool = True
+    rasa_ports: List[int] = field(default_factory=list)
+    action_ports: List[int] = field(default_factory=list)
+    web_port: int = field(default_factory=free_port)
+    processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
+    extra_env: Dict[str, str] = field(default_factory=dict)  # for every server, e.g. a rate limit
+
+    def __post_init__(self) -> None:
+        self.rasa_ports = self.rasa_ports or [free_port() for _ in range(self.rasa_count)]
+        self.action_ports = self.action_ports or [free_port() for _ in range(self.action_count)]
+
+    @property
+    def rasa_urls(self) -> List[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.rasa_ports]
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def _env(self, **extra: str) -> Dict[str, str]:
+        return {
+            **os.environ,
+            "RASA_TELEMETRY_ENABLED": "false",
+            "BACKTALK_DATA_DIR": str(self.config.data_dir),
+            "DATABASE_URL": self.config.database_url,
+            "RASA_AUTH_TOKEN": self.config.rasa_auth_token,
+            "ACTION_SERVER_TOKEN": self.config.action_server_token,
+            "BACKTALK_PSEUDONYM_KEY": self.config.pseudonym_key.decode(),
+            "BACKTALK_ENCRYPTION_KEY": self.config.encryption_key.decode(),
+            "RASA_URL": ",".join(self.rasa_urls),
+            "WEB_PORT": str(self.web_port),
+            **({"REDIS_URL": self.config.redis_url} if self.config.redis_url else {}),
+            **self.extra_env,
+            **extra,
+        }
+
+    def command(self, name: str) -> Tuple[List[str], Dict[str, str]]:
+        """How ``name`` (``actions-<i>``, ``rasa-<i>``, ``web``; 1-based) is started."""
+        kind, _, number = name.partition("-")
+        if kind == "actions":
+            return [sys.executable, "-m", "actions"], self._env(ACTION_PORT=str(self.action_ports[int(number) - 1]))
+        if kind == "rasa":
+            index = int(number) - 1
+            action_port = self.action_ports[index % len(self.action_ports)]
+            endpoints = write_endpoints(
+                Settings(**{**self.config.__dict__, "action_server_url": f"http://127.0.0.1:{action_port}/webhook"}),
+                self.config.data_dir / f"endpoints-{name}.yml",
+            )
+            port = self.rasa_ports[index]
+            return stack.rasa_command(self.config, endpoints, "127.0.0.1", port, self.model), self._env()
+        if kind == "web":
+            return [sys.executable, "-m", "bot.web"], self._env()
+        raise ValueError(name)
+
+    @property
+    def names(self) -> List[str]:
+        return ([f"actions-{i}" for i in range(1, len(self.action_ports) + 1)]
+                + [f"rasa-{i}" for i in range(1, len(self.rasa_ports) + 1)] + (["web"] if self.with_web else []))
+
+    def spawn(self, name: str) -> None:
+        command, env = self.command(name)
+        log = (self.config.data_dir / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log,
+                                                stderr=subprocess.STDOUT, start_new_session=True)
+
+    def ready(self, name: str) -> bool:
+        kind, _, number = name.partition("-")
+        try:
+            if kind == "rasa":
+                url = f"{self.rasa_urls[int(number) - 1]}/status?token={self.config.rasa_auth_token}"
+                status, body = http("GET", url, timeout=5)
+                return status == 200 and bool(body.get("model_id"))
+            if kind == "actions":
+                return http("GET", f"http://127.0.0.1:{self.action_ports[int(number) - 1]}/health", timeout=5)[0] == 200
+            return http("GET", f"{self.web_url}/healthz", timeout=5)[0] == 200
+        except OSError:
+            return False
+
+    def wait_ready(self, names: List[str]) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        pending = list(names)
+        while pending:
+            dead = [n for n in pending if self.processes[n].poll() is not None]
+            if dead:
+                raise RuntimeError(f"{dead} exited during start-up; see {self.config.data_dir}/*.log")
+            pending = [n for n in pending if not self.ready(n)]
+            if pending and time.monotonic() > deadline:
+                raise TimeoutError(f"{pending} not ready after {STARTUP_TIMEOUT}s; see {self.config.data_dir}/*.log")
+            if pending:
+                time.sleep(0.5)  # polling servers that are starting, not synchronising a test
+
+    def start(self) -> "ScaledStack":
+        for name in self.names:
+            self.spawn(name)
+        self.wait_ready(self.names)
+        return self
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one server (and its process group), like a crash."""
+        process = self.processes.pop(name)
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=30)
+
+    def restart(self, name: str) -> None:
+        self.spawn(name)
+        self.wait_ready([name])
+
+    def stop(self) -> None:
+        for name in list(self.processes):
+            process = self.processes.pop(name)
+            for signum in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(process.pid, signum)
+                except ProcessLookupError:
+                    break
+                try:
+                    process.wait(timeout=20)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+
+    def chat(self, conversation_id: str, message: str, language: str = "en") -> Tuple[int, Any]:
+        """One message through bot.web's /api/chat, as the widget sends it."""
+        return http("POST", f"{self.web_url}/api/chat",
+                    {"conversation_id": conversation_id, "message": message, "language": language})

@@ -442,6 +442,12 @@ def test_a_burst_is_retried_and_a_failure_keeps_the_message(web_stack: RunningSt
     expect(chat.input).to_have_value("yes")  # nothing typed is lost
     expect(chat.button("Yes")).to_be_enabled()  # and the question's buttons work again
     chat.page.unroute("**/api/chat")
+    # Our side down (bot.web's 502/503): not "check your connection" but "one moment, send it again"
+    chat.page.route("**/api/chat", lambda route: route.fulfill(status=503, json={"error": "unavailable"}))
+    chat.say("yes")
+    expect(chat.page.locator(".note")).to_have_text(t("widget.error_unavailable"))
+    expect(chat.input).to_have_value("yes")
+    chat.page.unroute("**/api/chat")
     chat.tap("Yes").asks("pain_site.ask")
     expect(chat.page.locator(".note")).to_have_count(0)
 

@@ -588,7 +588,8 @@
         persist();
         reopenChoices(closed);
         if (!fromButton && !ui.input.value) ui.input.value = message;
-        note(str(error.status === 413 ? "error_too_long" : error.status === 429 ? "error_busy" : "error_connection"));
+        note(str(error.status === 413 ? "error_too_long" : error.status === 429 ? "error_busy"
+          : error.status === 502 || error.status === 503 ? "error_unavailable" : "error_connection"));
         if (fromButton && closed.length) {
           var again = closed[closed.length - 1].node.querySelector("button");
           if (again && !ui.root.activeElement) again.focus();

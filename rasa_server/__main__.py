@@ -1,0 +1,70 @@
+"""``python -m rasa_server run …``: ``rasa run …`` without re-checking constant JSON schemas, and
+without forgetting a conversation while its database is down.
+
+**Speed.**
+Profiling a loaded Rasa server (py-spy, 20 concurrent triages; benchmarks/README.md) showed half of
+its CPU time per message inside ``jsonschema.validate``: Rasa validates every action server response
+(and every NLG response) with ``jsonschema.validate(result, schema)``, and that function first checks
+the *schema* against the JSON Schema meta-schema (``check_schema``) before checking the response. The
+schema is the same literal on every call, so that meta-check repeats identical work twice per form
+turn (validation, then asking). A bare ``rasa init`` bot calls no action server and never pays it.
+
+Here ``jsonschema.validate`` is replaced, before Rasa starts, by a function that checks each distinct
+schema once per process and then validates exactly as before: same validator class, same
+``best_match`` error, so a malformed response is still refused with the same message, and an
+invalid schema still raises ``SchemaError`` on its first use. Rasa imports ``validate`` from the
+``jsonschema`` module inside each call, so every validation in the process goes through it.
+
+**No silent restart of a conversation.** Rasa wraps its tracker store in a ``FailSafeTrackerStore``
+that, when the database cannot be read, logs the error and carries on with a new, empty tracker in
+memory: a patient in the middle of the questionnaire is greeted and asked for consent again, and
+what they type then is taken as an answer to that. Here the wrapper is given an error callback that
+re-raises instead, so the turn fails as a whole: Rasa's REST channel answers with no message, which
+bot.web and the Telegram channel turn into "one moment, please send your last message again"
+(``chat.no_reply``), and once the database is back the conversation continues where it was.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from functools import partial
+from typing import Any, Dict, Optional, Set
+
+import jsonschema
+from jsonschema import exceptions, validators
+
+_checked: Set[str] = set()
+
+
+def validate(instance: Any, schema: Dict[str, Any], cls: Optional[type] = None, *args: Any, **kwargs: Any) -> None:
+    """``jsonschema.validate`` with the meta-schema check done once per distinct schema."""
+    if cls is None:
+        cls = validators.validator_for(schema)
+    key = f"{cls.__module__}.{cls.__qualname__}:{json.dumps(schema, sort_keys=True, default=repr)}"
+    if key not in _checked:
+        cls.check_schema(schema)
+        _checked.add(key)
+    error = exceptions.best_match(cls(schema, *args, **kwargs).iter_errors(instance))
+    if error is not None:
+        raise error
+
+
+def refuse(error: Exception) -> None:
+    """The tracker store's error callback: fail the turn rather than fall back to an empty tracker."""
+    raise error
+
+
+def main() -> None:
+    jsonschema.validate = validate  # type: ignore[assignment]
+    import rasa.core.agent
+    from rasa.__main__ import main as rasa_main
+
+    rasa.core.agent.FailSafeTrackerStore = partial(  # type: ignore[misc]
+        rasa.core.agent.FailSafeTrackerStore, on_tracker_store_error=refuse)
+
+    sys.argv[0] = "rasa"
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
