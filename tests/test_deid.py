@@ -78,3 +78,16 @@ def test_recall_and_precision_floor_in_every_language() -> None:
     low = {lang: (round(c.recall, 3), round(c.precision, 3)) for lang, c in by_language.items()
            if c.recall < RECALL_FLOOR or c.precision < PRECISION_FLOOR}
     assert low == {}
+
+
+@pytest.mark.parametrize("text,language,postcode", [
+    ("my postcode is NE3 4RT", "en", "NE3 4RT"),
+    ("I live at 14 Larch Avenue, NE3 4RT, since March", "en", "NE3 4RT"),
+    ("ik woon op 1234 AB sinds kort", "nl", "1234 AB"),
+    ("moro no 4700-123 há anos", "pt", "4700-123"),
+])
+def test_a_postcode_whose_shape_is_no_ordinary_number_is_scrubbed_without_a_town(text: str, language: str,
+                                                                                   postcode: str) -> None:
+    """Found through the real channel: a UK postcode after a street, before a comma, slipped through."""
+    scrubbed = Scrubber().scrub(text, language).text
+    assert postcode not in scrubbed and ("[ADDRESS]" in scrubbed or "[ID]" in scrubbed)

@@ -146,6 +146,8 @@ class LanguagePatterns:
         town_word = rf"(?:{CAPITALISED}|(?:d[aeio]|dos|das|del|la|le|sur|am|an|im|upon|on)(?=\s+[{UPPER}]))"
         self.postcode_town = re.compile(rf"\b{postcode}\b,?\s+{CAPITALISED}(?:\s+{town_word}){{0,4}}")
         self.postcode_cued = re.compile(rf"(?i:{_alternatives(config['postcode_cues'])})\W{{0,3}}({postcode})\b")
+        # A shape no ordinary number has (letters in it, "NE3 4RT", "1234 AB"): scrubbed wherever it stands.
+        self.postcode_alone = re.compile(rf"\b{postcode}\b") if config.get("postcode_alone") else None
         street = rf"(?i:{_alternatives(config['street_words'] + config.get('street_words_more', []))})"
         units = _alternatives(config["unit_words"])
         number = (r"(?:[Ss]/[Nn]\b|\d{1,4}(?:\s?[a-zA-Z](?!\w))?(?:\s?[-/,]\s?\d{1,4})?)"
@@ -190,6 +192,8 @@ def _regex_findings(text: str, lp: LanguagePatterns) -> List[Finding]:
     add("TIME", TIME)
     add("ADDRESS", lp.postcode_town)
     add("ADDRESS", lp.postcode_cued, 1)
+    if lp.postcode_alone is not None:
+        add("ADDRESS", lp.postcode_alone)
     add("ADDRESS", lp.street_suffixed)
     add("ADDRESS", lp.street_prefixed)
     add("ADDRESS", lp.street_before)

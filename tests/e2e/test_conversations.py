@@ -463,3 +463,35 @@ def test_the_english_conversation_reads_as_its_reviewed_transcript(stack: Runnin
         TRANSCRIPT.parent.mkdir(parents=True, exist_ok=True)
         TRANSCRIPT.write_text(written, encoding="utf-8")
     assert written == TRANSCRIPT.read_text(encoding="utf-8")
+
+
+def test_identifiers_typed_into_the_chat_never_leave_in_a_research_export(stack: RunningStack, tmp_path: Path) -> None:
+    """Through the real channel (bot.web → Rasa → actions): a patient who allowed research use types
+    a name, a phone number, an e-mail, an address and a date into free-text answers; the export (the
+    command a researcher's download runs) is scanned whole for every one of them."""
+    from bot.privacy.transcripts import TranscriptFilter, export_transcripts
+
+    planted = ["Margaret Whitfield", "07700 900461", "m.whitfield@example.org", "14 Larch Avenue", "NE3 4RT",
+               "12 March 1958"]
+    conversation = f"web{secrets.token_hex(8)}"
+
+    def chat(message: str) -> List[Dict[str, Any]]:
+        status, body = http("POST", f"{stack.web_url}/api/chat",
+                            {"conversation_id": conversation, "message": message, "language": "en-GB"})
+        assert status == 200, body
+        return body["messages"]
+
+    chat("hi, I'm Margaret Whitfield")
+    chat("yes")
+    chat("yes")  # research use
+    chat("my lower back. you can call me on 07700 900461 or write to m.whitfield@example.org")
+    chat("no, and I live at 14 Larch Avenue, NE3 4RT, born 12 March 1958")
+    jsonl, csv_file = io.StringIO(), io.StringIO()
+    counts = export_transcripts(stack.config.database_url, jsonl, csv_file, TranscriptFilter(), username="e2e")
+    exported = jsonl.getvalue() + csv_file.getvalue()
+    assert counts.conversations >= 1 and counts.turns >= 10
+    assert "[NAME]" in exported and "[PHONE]" in exported and "[EMAIL]" in exported
+    leaked = [value for value in planted if value.lower() in exported.lower()]
+    assert leaked == []
+    pseudonym = pseudonymise(f"web:{conversation}", stack.config.pseudonym_key)
+    assert pseudonym not in exported and conversation not in exported
