@@ -115,7 +115,8 @@ def reference_code(texts: List[str]) -> Optional[str]:
 def test_low_risk_by_typing(stack: RunningStack) -> None:
     p = Patient(stack)
     assert p.say("hi").texts == [t("welcome.greeting"), t("welcome.privacy"), t("consent.ask")]
-    assert p.say("yeah").asked == t("pain_site.ask")
+    assert p.say("yeah").texts == [t("research_consent.ask")]
+    assert p.say("no").texts == [t("pain_site.ask")]  # no to research: the triage goes on as before
     assert p.say("my lower back").texts == [t("red_flags.intro"), t("rf_saddle_numbness.ask")]
     for answer in ["no", "nope", "n", "not really", "no", "No."]:
         p.say(answer)
@@ -139,8 +140,10 @@ def test_low_risk_by_typing(stack: RunningStack) -> None:
     slots = p.slots()
     assert (slots["risk_tool"], slots["risk_score"], slots["risk_group"], slots["language"]) == ("start_back", 0, "low", "en")
     assert (slots["reference_code"], slots["red_flag"], slots["pain_now"], slots["sbt_9"]) == (code, None, 2, "slightly")
+    assert slots["research_consent"] is False
     (stored,) = p.stored()
     assert (stored.status, stored.risk_group, stored.reference_code) == ("complete", "low", code)
+    assert (stored.research_consent, stored.answer_codes["research_consent"]) == (False, "false")
     assert stored.answer_codes["pain_now"] == "2" and stored.answer_codes["sbt_1"] == "disagree"
     assert stored.answer_codes["episode_duration"] == "under_1_month" and "reassurance" in stored.plan_options
     assert p.say("hello").texts == [t("done.again", reference_code=code)]
@@ -148,6 +151,8 @@ def test_low_risk_by_typing(stack: RunningStack) -> None:
 
 def test_high_risk_by_buttons(stack: RunningStack) -> None:
     p = Patient(stack).say("hello")
+    assert p.tap("Yes").texts == [t("research_consent.ask")]
+    assert [b["title"] for b in p.reply[-1]["buttons"]] == ["Yes", "No"]
     p.tap("Yes").tap("Low back")
     for _ in range(BACK_FLAGS):
         p.tap("No")
@@ -180,11 +185,14 @@ def test_high_risk_by_buttons(stack: RunningStack) -> None:
     care_plan_pdf(p)
     (stored,) = p.stored()
     assert (stored.risk_group, stored.risk_subscore, stored.needs_attention) == ("high", 5, True)
+    assert (stored.research_consent, stored.answer_codes["research_consent"]) == (True, "true")
     assert stored.document_kinds == {"outlook_png", "care_plan_pdf", "care_plan_html"}
 
 
 def test_neck_pain_is_stratified_with_the_msk_rules_and_gets_neck_options(stack: RunningStack) -> None:
-    p = Patient(stack, language_hint="de").say("hallo").say("ja").say("Nacken")
+    p = Patient(stack, language_hint="de").say("hallo").say("ja")
+    assert p.texts == [t("research_consent.ask", "de")]
+    p.say("ja, gerne").say("Nacken")
     for _ in range(6):  # the neck path's red flags
         p.say("nein")
     assert p.asked == t("episode_duration.ask", "de")
@@ -204,12 +212,15 @@ def test_neck_pain_is_stratified_with_the_msk_rules_and_gets_neck_options(stack:
     care_plan_pdf(p)
     (stored,) = p.stored()
     assert (stored.risk_tool, stored.risk_score, stored.answer_codes["msk_10"]) == ("start_msk", 6, "true")
+    assert stored.research_consent is True
 
 
 def test_neck_patients_hear_plainly_that_there_is_no_neck_outlook_yet(stack: RunningStack) -> None:
     """Where a back patient is offered the outlook, a neck patient is told in their language why
     there is none (no validated basis yet), and the plan on paper and on the phone says the same."""
-    p = Patient(stack, language_hint="pl").say("cześć").say("tak").say("szyja")
+    p = Patient(stack, language_hint="pl").say("cześć").say("tak")
+    assert p.texts == [t("research_consent.ask", "pl")]
+    p.tap(t("option.no", "pl")).say("szyja")
     for _ in range(6):  # the neck path's red flags
         p.say("nie")
     assert p.asked == t("episode_duration.ask", "pl")
@@ -230,12 +241,12 @@ def test_neck_patients_hear_plainly_that_there_is_no_neck_outlook_yet(stack: Run
     pdf = PdfReader(io.BytesIO(care_plan_pdf(p)))
     assert "BackTalk nie może jeszcze" in re.sub(r"\s+", " ", " ".join(page.extract_text() for page in pdf.pages))
     (stored,) = p.stored()
-    assert (stored.risk_tool, stored.risk_group) == ("start_msk", "medium")
+    assert (stored.risk_tool, stored.risk_group, stored.research_consent) == ("start_msk", "medium", False)
     assert stored.document_kinds == {"care_plan_pdf", "care_plan_html"}
 
 
 def test_a_red_flag_stops_the_questionnaire_with_urgent_advice(stack: RunningStack) -> None:
-    p = Patient(stack).say("hi").say("yes").say("neck").say("no")
+    p = Patient(stack).say("hi").say("yes").say("yes").say("neck").say("no")
     assert p.asked == t("rf_cord_compression.ask")
     p.say("yes, my hands are clumsy")
     code = reference_code(p.texts)
@@ -243,11 +254,18 @@ def test_a_red_flag_stops_the_questionnaire_with_urgent_advice(stack: RunningSta
     assert p.slots()["red_flag"] == "rf_cord_compression"
     (stored,) = p.stored()
     assert (stored.status, stored.red_flag, stored.needs_attention) == ("red_flag", "rf_cord_compression", True)
+    assert stored.research_consent is True
     assert "sbt_1" not in stored.answer_codes
 
 
 def test_why_go_back_unusable_stop_resume_and_start_over(stack: RunningStack) -> None:
-    p = Patient(stack).say("hi").say("yes").say("low back")
+    p = Patient(stack).say("hi").say("yes")
+    assert p.asked == t("research_consent.ask")
+    assert p.say("why do you ask?").texts == [f"{t('why.preface')} {t('research_consent.why')}", t("research_consent.ask")]
+    # Research consent is a gate like care consent, not an answer "go back" revisits.
+    assert p.say("go back").texts == [t("go_back.first"), t("research_consent.ask")]
+    assert p.say("yes").texts == [t("pain_site.ask")]
+    p.say("low back")
     assert p.say("why do you ask?").texts == [f"{t('why.preface')} {t('rf_saddle_numbness.why')}", t("rf_saddle_numbness.ask")]
     assert p.say("no").asked == t("rf_bladder_bowel.ask")
     assert p.say("go back").texts == [t("go_back.previous"), t("rf_saddle_numbness.ask")]
@@ -259,12 +277,16 @@ def test_why_go_back_unusable_stop_resume_and_start_over(stack: RunningStack) ->
     assert p.say("stop").texts == [t("stop.paused")]
     assert p.say("yes").texts == [t("rf_bladder_bowel.ask")]  # a plain yes resumes at once
     assert p.slots()["rf_saddle_numbness"] is False
-    assert p.say("start over").texts == [t("start_over.confirm", count="2")]  # pain site and one flag
-    assert p.tap(t("start_over.yes")).texts == [t("start_over.done"), t("pain_site.ask")]
+    # Start over asks first (research consent, pain site, one flag answered), keeps care consent and asks
+    # research consent again (it is cleared with the answers).
+    assert p.say("start over").texts == [t("start_over.confirm", count="3")]
+    assert p.tap(t("start_over.yes")).texts == [t("start_over.done"), t("research_consent.ask")]
     slots = p.slots()
     assert slots["pain_site"] is None and slots["rf_saddle_numbness"] is None and slots["consent"] is True
+    assert slots["research_consent"] is None
+    assert p.say("no").texts == [t("pain_site.ask")]
     p.say("neck")
-    assert [s.status for s in p.stored()] == ["abandoned", "in_progress"]
+    assert [(s.status, s.research_consent) for s in p.stored()] == [("abandoned", True), ("in_progress", False)]
     assert p.say("go back").texts == [t("go_back.previous"), t("pain_site.ask")]
     assert p.say("go back").texts == [t("go_back.first"), t("pain_site.ask")]
 
@@ -337,11 +359,11 @@ def test_each_question_says_how_far_along_the_patient_is(stack: RunningStack) ->
 
 
 def test_kill_and_restart_resumes_every_conversation(stack: RunningStack) -> None:
-    back = Patient(stack).say("hi").say("yes").say("low back")
+    back = Patient(stack).say("hi").say("yes").say("yes").say("low back")
     for _ in range(BACK_FLAGS):
         back.say("no")
     back.say("1 to 3 months").say("agree").say("disagree")
-    neck = Patient(stack).say("hi").say("yes").say("neck").say("no").say("no")
+    neck = Patient(stack).say("hi").say("yes").say("nope").say("neck").say("no").say("no")
     assert (back.asked, neck.asked) == (t("sbt_3.ask"), t("rf_neck_vascular.ask"))
     before = {p.sender: p.slots() for p in (back, neck)}
 
@@ -357,7 +379,8 @@ def test_kill_and_restart_resumes_every_conversation(stack: RunningStack) -> Non
     assert back.texts[0] == t("result.high")
     (stored,) = back.stored()
     assert stored.answer_codes["sbt_1"] == "agree" and stored.answer_codes["sbt_2"] == "disagree"
-    assert stored.risk_score == 8
+    assert stored.risk_score == 8 and stored.research_consent is True
+    assert [s.research_consent for s in neck.stored()] == [False]
 
 
 def test_the_http_api_and_the_action_server_require_their_tokens(stack: RunningStack) -> None:
@@ -380,7 +403,8 @@ def test_the_web_channel_pseudonymises_before_rasa(stack: RunningStack) -> None:
 def test_the_channel_hint_sets_the_language(stack: RunningStack) -> None:
     p = Patient(stack, language_hint="de-AT").say("hallo")
     assert p.texts == [t("welcome.greeting", "de"), t("welcome.privacy", "de"), t("consent.ask", "de")]
-    assert p.say("ja").asked == t("pain_site.ask", "de")
+    assert p.say("ja").asked == t("research_consent.ask", "de")
+    assert p.say("nein").asked == t("pain_site.ask", "de")
     assert p.slots()["language"] == "de"
 
 
@@ -390,7 +414,9 @@ def test_no_hint_and_unclear_text_gets_the_language_buttons(stack: RunningStack)
     titles = [b["title"] for b in p.reply[-1]["buttons"]]
     assert titles[:3] == ["English", "Deutsch", "Español"] and len(titles) == 12
     assert p.tap("Polski").texts == [t("welcome.greeting", "pl"), t("welcome.privacy", "pl"), t("consent.ask", "pl")]
+    assert p.say("tak").asked == t("research_consent.ask", "pl")
     assert p.say("tak").asked == t("pain_site.ask", "pl")
+    assert p.slots()["research_consent"] is True
 
 
 def test_no_hint_but_clear_text_is_detected(stack: RunningStack) -> None:
@@ -399,7 +425,7 @@ def test_no_hint_but_clear_text_is_detected(stack: RunningStack) -> None:
 
 
 def test_switching_language_mid_questionnaire_keeps_every_answer(stack: RunningStack) -> None:
-    p = Patient(stack).say("hi").say("yes").say("low back").say("no").say("no")
+    p = Patient(stack).say("hi").say("yes").say("no").say("low back").say("no").say("no")
     assert p.asked == t("rf_leg_weakness.ask")
     assert p.say("auf Deutsch bitte").texts[-1] == t("rf_leg_weakness.ask", "de")
     assert p.say("nein").asked == t("rf_trauma.ask", "de")
@@ -412,7 +438,7 @@ def test_switching_language_mid_questionnaire_keeps_every_answer(stack: RunningS
 
 
 def test_urgent_advice_names_the_countrys_emergency_number(stack: RunningStack) -> None:
-    p = Patient(stack, language_hint="nb").say("hei").say("ja").say("nakke").say("nei")
+    p = Patient(stack, language_hint="nb").say("hei").say("ja").say("nei takk").say("nakke").say("nei")
     p.say("ja")
     assert p.texts[0] == t("red_flag.urgent", "nb", emergency_number="113")
 

@@ -73,9 +73,12 @@ def test_a_full_triage_by_tapping_buttons(telegram: TelegramHarness, stack: Runn
     first = [c.method for c in telegram.fake.calls if c.chat_id == user.chat_id][0]
     assert first == "sendChatAction"  # "typing…" while Rasa works
     consent = telegram.fake.keyboard_messages(user.chat_id)[-1]
-    assert user.tap("Yes") == [t("pain_site.ask")]
+    assert user.tap("Yes") == [t("research_consent.ask")]
     assert user.message(consent["message_id"])["text"] == f"{t('consent.ask')}\n\n✓ Yes"
     assert "reply_markup" not in user.message(consent["message_id"])
+    research = telegram.fake.keyboard_messages(user.chat_id)[-1]
+    assert user.tap("No") == [t("pain_site.ask")]  # no to research changes nothing about the care
+    assert user.message(research["message_id"])["text"] == f"{t('research_consent.ask')}\n\n✓ No"
     assert user.tap("Low back") == [t("red_flags.intro"), t("rf_saddle_numbness.ask")]
     for _ in range(BACK_FLAGS):
         user.tap("No")
@@ -91,23 +94,30 @@ def test_a_full_triage_by_tapping_buttons(telegram: TelegramHarness, stack: Runn
     code = reference_code(user.texts)
     assert code and user.texts[0] == t("result.high")
     assert user.texts[3] == t("result.reference_code", reference_code=code)
-    assert user.texts[4].startswith(t("careplan.title").upper()) and user.texts[-1] == t("careplan.pdf")
-    assert any(text.startswith(t("careplan.heading.options").upper()) for text in user.texts[5:-1])
-    # The care-plan PDF is fetched from bot.web and uploaded (Telegram's servers cannot reach it).
-    (upload,) = [c for c in user.replies if c.method == "sendDocument"]
-    assert upload.params["document"]["content"].startswith(b"%PDF")
-    assert upload.params["document"]["filename"] == f"care-plan-{code}.pdf"
+    assert user.texts[4].startswith(t("careplan.title").upper())
+    assert user.texts[-2:] == [t("careplan.pdf"), t("careplan.html")]  # each line is followed by its file
+    assert any(text.startswith(t("careplan.heading.options").upper()) for text in user.texts[5:-2])
+    # The care-plan PDF and its web page are fetched from bot.web and uploaded (Telegram's servers
+    # cannot reach it), each right after its line.
+    uploads = [c for c in user.replies if c.method == "sendDocument"]
+    assert [u.params["document"]["filename"] for u in uploads] == [f"care-plan-{code}.pdf", f"care-plan-{code}.html"]
+    assert uploads[0].params["document"]["content"].startswith(b"%PDF")
+    assert t("careplan.title").encode() in uploads[1].params["document"]["content"]
+    methods = [c.method for c in user.replies if c.method in ("sendMessage", "sendDocument")]
+    assert methods[-4:] == ["sendMessage", "sendDocument", "sendMessage", "sendDocument"]
     assert telegram.fake.keyboard_messages(user.chat_id) == []  # every question's keyboard is gone
     (row,) = stored(telegram, user)
-    assert (row.status, row.risk_group, row.reference_code) == ("complete", "high", code)
+    assert (row.status, row.risk_group, row.reference_code, row.research_consent) == ("complete", "high", code, False)
     slots = stack.tracker(pseudonym(telegram, user))["slots"]
     assert (slots["risk_score"], slots["risk_group"], slots["reference_code"]) == (6, "high", code)
+    assert slots["research_consent"] is False
 
 
 def test_free_text_answers(telegram: TelegramHarness, stack: RunningStack) -> None:
     user = new_chat(telegram)
     user.say("hi")
-    assert user.say("yeah") == [t("pain_site.ask")]
+    assert user.say("yeah") == [t("research_consent.ask")]
+    assert user.say("yes please") == [t("pain_site.ask")]
     assert user.say("my lower back") == [t("red_flags.intro"), t("rf_saddle_numbness.ask")]
     for answer in ["no", "nope", "n", "not really", "no", "No."]:
         user.say(answer)
@@ -123,12 +133,16 @@ def test_free_text_answers(telegram: TelegramHarness, stack: RunningStack) -> No
     assert user.texts[:4] == [t("result.low"), t("next_steps.low"), t("result.disclaimer"), t("result.reference_code", reference_code=code)]
     slots = stack.tracker(pseudonym(telegram, user))["slots"]
     assert (slots["risk_group"], slots["pain_now"], slots["language"]) == ("low", 2, "en")
+    assert slots["research_consent"] is True
+    (row,) = stored(telegram, user)
+    assert (row.reference_code, row.research_consent) == (code, True)
 
 
 def test_a_deep_link_stores_the_clinic_code_and_the_chat_id_only_encrypted(telegram: TelegramHarness, stack: RunningStack) -> None:
     user = new_chat(telegram)
     assert user.say("/start clinic42") == [t("welcome.greeting"), t("welcome.privacy"), t("consent.ask")]
     user.tap("Yes")
+    assert user.tap("Yes") == [t("pain_site.ask")]  # research consent
     user.tap("Neck")
     with session_scope(telegram.config.database_url) as db:
         row = db.get(TelegramChat, pseudonym(telegram, user))
@@ -153,6 +167,8 @@ def test_language_then_deutsch_asks_the_next_question_in_german(telegram: Telegr
     user = new_chat(telegram)
     user.say("/start")
     user.tap("Yes")
+    assert user.asked == t("research_consent.ask")
+    user.say("no")
     texts = user.say("/language")
     assert texts[0].startswith(t("language.choose")) and user.asked == t("pain_site.ask")
     assert user.tap("Deutsch")[-1] == t("pain_site.ask", "de")
@@ -167,6 +183,7 @@ def test_forget_erases_everything_stored_for_the_chat_and_says_what(telegram: Te
     for person in (user, other):
         person.say("/start clinic9")
         person.tap("Yes")
+        person.tap("Yes")  # research consent
         person.tap("Low back")
     assert len(stored(telegram, user)) == 1
     events = event_count(telegram, user)
@@ -191,7 +208,8 @@ def test_flood_control_and_dropped_connections_are_survived(telegram: TelegramHa
     limited = [c for c in fake.calls if c.outcome == "retry_after" and c.chat_id == user.chat_id]
     assert len(limited) == 1 and limited[0].params["text"] == t("welcome.greeting")
     fake.fail_next("getUpdates", "drop")
-    assert user.tap("Yes") == [t("pain_site.ask")]
+    assert user.tap("Yes") == [t("research_consent.ask")]
+    assert user.say("no thanks") == [t("pain_site.ask")]
     fake.fail_next("sendMessage", "drop")
     # the first message of the reply is dropped, sent again once, and the order is kept
     assert user.say("low back") == [t("red_flags.intro"), t("rf_saddle_numbness.ask")]
@@ -206,14 +224,16 @@ def test_two_chats_interleaved_keep_their_own_order(telegram: TelegramHarness, s
     telegram.deliver(
         fake.text_update(back.chat_id, "/start"), fake.text_update(neck.chat_id, "/start"),
         fake.text_update(back.chat_id, "yes"), fake.text_update(neck.chat_id, "yes"),
+        fake.text_update(back.chat_id, "yes"), fake.text_update(neck.chat_id, "no"),  # research consent
         fake.text_update(back.chat_id, "low back"), fake.text_update(neck.chat_id, "neck"),
         fake.text_update(back.chat_id, "no"), fake.text_update(neck.chat_id, "no"),
     )
-    opening = [t("welcome.greeting"), t("welcome.privacy"), t("consent.ask"), t("pain_site.ask")]
-    for user, site in ((back, "low_back"), (neck, "neck")):
+    opening = [t("welcome.greeting"), t("welcome.privacy"), t("consent.ask"), t("research_consent.ask"), t("pain_site.ask")]
+    for user, site, research in ((back, "low_back", True), (neck, "neck", False)):
         texts = [c.params["text"] for c in fake.sent(user.chat_id, since=mark)]
         slots = stack.tracker(pseudonym(telegram, user))["slots"]
-        assert slots["pain_site"] == site
+        assert slots["pain_site"] == site and slots["research_consent"] is research
+        assert [row.research_consent for row in stored(telegram, user)] == [research]
         (first_flag,) = [k for k, v in slots.items() if k.startswith("rf_") and v is False]
         flags = [t(f"{first_flag}.ask"), t(f"{slots['requested_slot']}.ask")]
         assert texts == opening + [t("red_flags.intro")] + flags  # each path's first flag gets the intro

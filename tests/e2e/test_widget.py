@@ -215,8 +215,9 @@ def stored_clinic(chat: Chat) -> Optional[str]:
 
 
 def answer_red_flags_and_first_items(chat: Chat) -> Chat:
-    """hi, consent, low back, six red flags "no": up to STarT Back's first item."""
-    chat.say("hi").asks("consent.ask").tap("Yes").asks("pain_site.ask").tap("Low back").asks("rf_saddle_numbness.ask")
+    """hi, consent, research consent (typed), low back, six red flags "no": up to STarT Back's first item."""
+    chat.say("hi").asks("consent.ask").tap("Yes").asks("research_consent.ask").say("yes").asks("pain_site.ask")
+    chat.tap("Low back").asks("rf_saddle_numbness.ask")
     for answer in ["No", "no", "No", "nope", "No", "no"]:
         (chat.tap(answer) if answer == "No" else chat.say(answer))
     return chat.asks("episode_duration.ask").tap("1 to 3 months").asks("sbt_1.ask")
@@ -235,10 +236,16 @@ def test_a_whole_triage_by_clicking_and_typing(web_stack: RunningStack, browser:
     chat.say("hi")
     bot_texts = chat.page.locator(".msg.bot p")
     expect(bot_texts).to_have_text([t("welcome.greeting"), t("welcome.privacy"), t("consent.ask")])
-    chat.tap("Yes").asks("pain_site.ask")
+    chat.tap("Yes").asks("research_consent.ask")
     assert stored_clinic(chat) == "main"  # a page that names no clinic: the default clinic
     expect(chat.page.locator(".msg.user").last).to_have_text(t("widget.you") + "Yes")
-    expect(chat.page.get_by_role("button", name="No", exact=True)).to_be_disabled()  # used questions close
+    no = chat.page.get_by_role("button", name="No", exact=True)
+    expect(no.first).to_be_disabled()  # used questions close
+    expect(no.last).to_be_enabled()  # the research question's own yes/no
+    chat.tap("No").asks("pain_site.ask")
+    expect(chat.page.locator(".msg.user").last).to_have_text(t("widget.you") + "No")
+    expect(no).to_have_count(2)
+    expect(no.last).to_be_disabled()
     chat.say("my lower back").asks("rf_saddle_numbness.ask")
     for answer in ["No", "no", "No", "not really", "No", "No"]:
         (chat.tap(answer) if answer[0].isupper() else chat.say(answer))
@@ -264,6 +271,7 @@ def test_a_whole_triage_by_clicking_and_typing(web_stack: RunningStack, browser:
     assert response.ok and response.headers["content-type"] == "application/pdf" and response.body()[:4] == b"%PDF"
     slots = chat.slots()
     assert (slots["reference_code"], slots["risk_group"], slots["pain_now"], slots["language"]) == (code, "low", 3, "en")
+    assert slots["research_consent"] is False
     chat.screenshot("test_a_whole_triage_by_clicking_and_typing-1280")
     # Nothing but bot.web was asked for anything: no third-party request.
     assert chat.requests and all(url.startswith(web_stack.web_url + "/") for url in chat.requests), chat.requests
@@ -281,16 +289,17 @@ def test_a_reload_half_way_shows_the_transcript_and_continues(web_stack: Running
     expect(chat.question).to_have_text(t("sbt_3.ask"))
     assert chat.storage("conversation") == conversation
     assert chat.page.get_by_role("button", disabled=False).filter(has_text=re.compile("^(Agree|Disagree)$")).count() == 2
-    expect(chat.page.locator(".choice:disabled")).to_have_count(2 + 3 + 2 * BACK_FLAGS + 5 + 2 * 2)  # every older question
+    expect(chat.page.locator(".choice:disabled")).to_have_count(2 + 2 + 3 + 2 * BACK_FLAGS + 5 + 2 * 2)  # every older question
     chat.screenshot("test_a_reload_half_way_shows_the_transcript_and_continues-375")
     chat.tap("Agree").asks("sbt_4.ask")
     slots = chat.slots()
     assert (slots["sbt_1"], slots["sbt_2"], slots["sbt_3"], slots["requested_slot"]) == ("agree", "disagree", "agree", "sbt_4")
+    assert slots["research_consent"] is True
 
 
 def test_switching_language_and_a_polish_browser(web_stack: RunningStack, browser: Browser, contexts: None) -> None:
     chat = open_chat(browser, web_stack, locale="en-GB")
-    chat.say("hi").tap("Yes").tap("Low back").tap("No").tap("No").asks("rf_leg_weakness.ask")
+    chat.say("hi").tap("Yes").asks("research_consent.ask").tap("Yes").tap("Low back").tap("No").tap("No").asks("rf_leg_weakness.ask")
     chat.say("auf Deutsch bitte").asks("rf_leg_weakness.ask", "de")
     # The widget's own labels follow the chosen language.
     expect(chat.send_button).to_have_text(t("widget.send", "de"))
@@ -313,7 +322,9 @@ def test_switching_language_and_a_polish_browser(web_stack: RunningStack, browse
     polish.say("cześć")
     expect(polish.page.locator(".msg.bot p")).to_have_text(
         [t("welcome.greeting", "pl"), t("welcome.privacy", "pl"), t("consent.ask", "pl")])
-    polish.tap(t("option.yes", "pl")).asks("pain_site.ask", "pl")
+    polish.tap(t("option.yes", "pl")).asks("research_consent.ask", "pl")
+    polish.tap(t("option.no", "pl")).asks("pain_site.ask", "pl")
+    assert (polish.slots()["consent"], polish.slots()["research_consent"]) == (True, False)
     polish.screenshot("test_switching_language_and_a_polish_browser-375")
 
 
@@ -341,8 +352,13 @@ def test_keyboard_only_with_visible_focus(web_stack: RunningStack, browser: Brow
     assert focus["width"] >= 3
     chat.screenshot("test_keyboard_only_with_visible_focus-1280")
     keyboard.press("Enter")
+    chat.settle().asks("research_consent.ask")
+    assert chat.focused()["text"] == "Yes"  # after a button, focus moves to the next question's first button
+    keyboard.press("Tab")
+    assert chat.focused()["text"] == "No" and chat.focused()["focusVisible"]
+    keyboard.press("Enter")
     chat.settle().asks("pain_site.ask")
-    assert chat.focused()["text"] == "Low back"  # after a button, focus moves to the next question's first button
+    assert chat.focused()["text"] == "Low back"
     keyboard.press("Tab")
     keyboard.press("Enter")  # Neck
     chat.settle().asks("rf_bladder_bowel.ask")
@@ -360,12 +376,13 @@ def test_keyboard_only_with_visible_focus(web_stack: RunningStack, browser: Brow
     assert chat.focused()["id"] == "bt-input"
     slots = chat.slots()
     assert (slots["pain_site"], slots["rf_bladder_bowel"], slots["rf_cord_compression"]) == ("neck", False, False)
+    assert slots["research_consent"] is False
 
 
 @pytest.mark.parametrize("width", [375, 1280])
 def test_layout_at_phone_and_desktop_widths(web_stack: RunningStack, browser: Browser, contexts: None, width: int) -> None:
     chat = open_chat(browser, web_stack, width=width, height=720 if width > 400 else 667)
-    chat.say("hi").tap("Yes").asks("pain_site.ask")
+    chat.say("hi").tap("Yes").asks("research_consent.ask").tap("Yes").asks("pain_site.ask")
     for locator in (chat.input, chat.send_button, chat.button("Both")):
         box = locator.bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, locator
@@ -378,7 +395,9 @@ def test_no_horizontal_scrolling_at_320px_or_200pct_zoom(web_stack: RunningStack
                                                           width: int, height: int, scale: float) -> None:
     chat = open_chat(browser, web_stack, width=width, height=height, scale=scale)
     chat.say("hello, a long word: Rückenschmerzen-Nackenschmerzen-Schulterschmerzen-Kopfschmerzen").asks("consent.ask")
-    chat.tap("Yes").asks("pain_site.ask")
+    chat.tap("Yes").asks("research_consent.ask")
+    assert chat.page.evaluate(NO_HORIZONTAL_SCROLL) == {"page": True, "wide": []}  # the longest question too
+    chat.say("no").asks("pain_site.ask")
     assert chat.page.evaluate(NO_HORIZONTAL_SCROLL) == {"page": True, "wide": []}
     # The whole widget fits the screen (the conversation scrolls inside it), input and Send included.
     assert chat.page.evaluate("document.documentElement.scrollHeight <= window.innerHeight")
@@ -448,8 +467,9 @@ def test_a_burst_is_retried_and_a_failure_keeps_the_message(web_stack: RunningSt
     expect(chat.page.locator(".note")).to_have_text(t("widget.error_unavailable"))
     expect(chat.input).to_have_value("yes")
     chat.page.unroute("**/api/chat")
-    chat.tap("Yes").asks("pain_site.ask")
+    chat.tap("Yes").asks("research_consent.ask")
     expect(chat.page.locator(".note")).to_have_count(0)
+    chat.tap("Yes").asks("pain_site.ask")
 
 
 def test_a_clinic_page_on_another_origin_embeds_the_floating_widget(web_stack: RunningStack, browser: Browser,
@@ -461,7 +481,7 @@ def test_a_clinic_page_on_another_origin_embeds_the_floating_widget(web_stack: R
     expect(chat.input).to_be_hidden()
     launcher.click()
     expect(chat.input).to_be_focused()
-    chat.say("hi").asks("consent.ask").tap("Yes").asks("pain_site.ask")
+    chat.say("hi").asks("consent.ask").tap("Yes").asks("research_consent.ask").tap("No").asks("pain_site.ask")
     assert stored_clinic(chat) == "north"
     chat.screenshot("test_a_clinic_page_on_another_origin_embeds_the_floating_widget-1280")
     chat.page.keyboard.press("Escape")
