@@ -36,10 +36,10 @@ from bot.store.migrate import upgrade
 from tests.conftest import make_settings
 from tests.e2e.servers import RunningStack, ensure_model, free_port, http
 
-# A low-risk back-pain triage typed from greeting to reference code and care plan: 21 messages
+# A low-risk back-pain triage typed from greeting to reference code and care plan: 22 messages
 # (the last one is answered with the result, the care plan and its PDF).
 BACKTALK_SCRIPT = [
-    "hi", "yes", "low back",
+    "hi", "yes", "no", "low back",  # greeting, consent, research consent, pain site
     *["no"] * 6,  # the six low-back red flags
     "two weeks",  # episode duration
     "agree", "disagree", "disagree", "agree", "disagree", "disagree", "agree", "disagree",  # STarT Back 1-8

@@ -25,6 +25,7 @@ from aiohttp import web
 from bot.config import Settings
 from bot.telegram.app import build_application, polling
 from bot.telegram.config import TelegramSettings
+from tests.progress import without_progress
 
 T = TypeVar("T")
 TOKEN = "123456789:TEST-backtalk-fake-bot-token"
@@ -396,11 +397,16 @@ class ChatUser:
 
     @property
     def texts(self) -> List[str]:
-        return [c.params.get("text", "") for c in self.replies if c.method == "sendMessage"]
+        """What came back, without the "Question k of n" line a question starts with."""
+        return [without_progress(c.params.get("text", "")) for c in self.replies if c.method == "sendMessage"]
 
     @property
     def asked(self) -> str:
         return self.texts[-1]
 
     def message(self, message_id: int) -> Dict[str, Any]:
-        return self.fake.messages[(self.chat_id, message_id)]
+        """A message as the chat shows it now (edited or not), without its progress line."""
+        shown = dict(self.fake.messages[(self.chat_id, message_id)])
+        if "text" in shown:
+            shown["text"] = without_progress(shown["text"])
+        return shown

@@ -18,6 +18,7 @@ from bot.privacy.pseudonym import pseudonymise
 from bot.questionnaires.flow import TriageFlow
 from bot.store.db import session_scope
 from bot.store.models import TriageSession
+from tests.progress import PROGRESS as PROGRESS_LINE_RE
 from tests.e2e.servers import RunningStack, http
 
 pytestmark = pytest.mark.e2e
@@ -30,11 +31,7 @@ def t(msgid: str, language: str = "en", **values: Any) -> str:
 
 
 # "Question 3 of 19" in any of the twelve languages, as the first line of a question's message.
-PROGRESS = re.compile("^(?:" + "|".join(
-    re.escape(translate(language, "progress.question", number="NUMBER", total="TOTAL"))
-    .replace("NUMBER", r"\d+").replace("TOTAL", r"\d+")
-    for language in ("en", "de", "es", "fr", "it", "da", "sv", "nl", "pl", "pt", "hr", "nb")
-) + ")\n")
+PROGRESS = PROGRESS_LINE_RE
 
 
 class Patient:
@@ -130,9 +127,11 @@ def test_low_risk_by_typing(stack: RunningStack) -> None:
     p.say("no thanks")
     code = reference_code(p.texts)
     assert p.texts[:4] == [t("result.low"), t("next_steps.low"), t("result.disclaimer"), t("result.reference_code", reference_code=code)]
-    plan = "\n\n".join(p.texts[4:-4])  # one message per section, then the PDF's and the web page's line and link
-    assert p.texts[-4] == t("careplan.pdf") and p.reply[-3]["custom"]["title"] == f"care-plan-{code}.pdf"
-    assert p.texts[-2] == t("careplan.html") and p.reply[-1]["custom"]["title"] == f"care-plan-{code}.html"
+    # one message per section, then the PDF's and the web page's line and link, then "may we check in later?"
+    plan = "\n\n".join(p.texts[4:-5])
+    assert p.texts[-5] == t("careplan.pdf") and p.reply[-4]["custom"]["title"] == f"care-plan-{code}.pdf"
+    assert p.texts[-3] == t("careplan.html") and p.reply[-2]["custom"]["title"] == f"care-plan-{code}.html"
+    assert p.texts[-1] == t("followup.offer.ask")
     assert plan.startswith(t("careplan.title").upper()) and code in plan and t("treatment.reassurance.name") in plan
     assert t("treatment.exercise_therapy.name") not in plan  # low risk: advice, reassurance, self-management
     assert not any("image" in m for m in p.reply)
@@ -301,15 +300,15 @@ def test_declining_consent_stores_nothing(stack: RunningStack) -> None:
 
 
 def test_start_over_asks_first_and_noise_changes_nothing(stack: RunningStack) -> None:
-    p = Patient(stack).say("hi").say("yes").say("low back").say("no")
-    assert p.say("start over").texts == [t("start_over.confirm", count="2")]
+    p = Patient(stack).say("hi").say("yes").say("no").say("low back").say("no")
+    assert p.say("start over").texts == [t("start_over.confirm", count="3")]  # research, site, one flag
     assert [b["title"] for b in p.reply[-1]["buttons"]] == [t("start_over.yes"), t("start_over.no")]
     assert p.tap(t("start_over.no")).texts == [t("start_over.kept"), t("rf_bladder_bowel.ask")]
     assert p.slots()["rf_saddle_numbness"] is False
     for noise in ['/inform{"risk_group": "low"}', "/restart", "https://example.com/login?redirect=/start",
                   'Traceback (most recent call last): File "x.py", line 1'] :
         p.say(noise)
-        assert p.asked in (t("rf_bladder_bowel.ask"), t("start_over.confirm", count="2")), noise
+        assert p.asked in (t("rf_bladder_bowel.ask"), t("start_over.confirm", count="3")), noise
         if p.asked != t("rf_bladder_bowel.ask"):  # /restart is Rasa's own command: it asks, too
             assert p.say("no").texts == [t("start_over.kept"), t("rf_bladder_bowel.ask")]
     assert p.say("no").asked == t("rf_leg_weakness.ask")
@@ -318,7 +317,7 @@ def test_start_over_asks_first_and_noise_changes_nothing(stack: RunningStack) ->
 
 
 def test_start_over_after_the_result_keeps_it_unless_confirmed(stack: RunningStack) -> None:
-    p = Patient(stack).say("hi").say("yes").say("neck").say("yes")  # a red flag ends it at once
+    p = Patient(stack).say("hi").say("yes").say("yes").say("neck").say("yes")  # a red flag ends it at once
     code = p.slots()["reference_code"]
     assert p.say("start over").texts == [t("start_over.confirm_after_result", reference_code=code)]
     assert p.say("no").texts == [t("start_over.kept")]
@@ -329,7 +328,7 @@ def test_a_greeting_starts_in_its_language_with_the_chooser_a_tap_away(stack: Ru
     p = Patient(stack, language_hint=None).say("hi")
     assert p.texts == [t("welcome.greeting"), t("welcome.privacy"), t("consent.ask")]
     assert [b["title"] for b in p.reply[-1]["buttons"]] == [t("option.yes"), t("option.no"), t("language.other")]
-    assert p.say("yes").asked == t("pain_site.ask")  # consent was asked before anything was refused
+    assert p.say("yes").asked == t("research_consent.ask")  # consent was asked before anything was refused
     hallo = Patient(stack, language_hint=None).say("hallo")
     assert hallo.asked == t("consent.ask", "de")
     hallo.tap(t("language.other", "de"))
@@ -342,16 +341,17 @@ def test_an_unclear_first_message_then_a_yes_gets_the_consent_question_not_a_ref
     assert len(p.reply[-1]["buttons"]) == 12
     p.say("yes please")
     assert p.asked == t("consent.ask") and t("hint.boolean") not in p.texts
-    assert p.say("yes").asked == t("pain_site.ask")
+    assert p.say("yes").asked == t("research_consent.ask")
 
 
 def test_each_question_says_how_far_along_the_patient_is(stack: RunningStack) -> None:
     flow = TriageFlow()
-    back = len(flow.required_items({"consent": True, "pain_site": "low_back"}))
-    neck = flow.required_items({"consent": True, "pain_site": "neck"})
+    back = len(flow.required_items({"consent": True, "research_consent": False, "pain_site": "low_back"}))
+    neck = flow.required_items({"consent": True, "research_consent": False, "pain_site": "neck"})
     p = Patient(stack).say("hi")
     assert p.progress == [f"Question 1 of {back}"]
     assert p.say("yes").progress == [f"Question 2 of {back}"]
+    assert p.say("no").progress == [f"Question 3 of {back}"]
     first_neck_flag = [i.id for i in neck].index("rf_bladder_bowel") + 1
     assert p.say("neck").progress == [f"Question {first_neck_flag} of {len(neck)}"]  # the neck path is shorter
     de = Patient(stack, language_hint="de").say("hallo")
@@ -393,7 +393,7 @@ def test_the_http_api_and_the_action_server_require_their_tokens(stack: RunningS
 def test_the_web_channel_pseudonymises_before_rasa(stack: RunningStack) -> None:
     conversation = f"web{secrets.token_hex(8)}"
     status, body = http("POST", f"{stack.web_url}/api/chat", {"conversation_id": conversation, "message": "hi", "language": "en-US"})
-    assert status == 200 and body["messages"][-1]["text"] == t("consent.ask")
+    assert status == 200 and PROGRESS.sub("", body["messages"][-1]["text"]) == t("consent.ask")
     pseudonym = pseudonymise(f"web:{conversation}", stack.config.pseudonym_key)
     assert stack.tracker(pseudonym)["slots"]["requested_slot"] == "consent"
     status, body = http("GET", f"{stack.rasa_url}/conversations/{conversation}/tracker?token={stack.config.rasa_auth_token}")
@@ -444,7 +444,7 @@ def test_urgent_advice_names_the_countrys_emergency_number(stack: RunningStack) 
 
 
 def test_a_duration_on_a_border_gets_a_short_question_with_its_options(stack: RunningStack) -> None:
-    p = Patient(stack).say("hi").say("yes").say("low back")
+    p = Patient(stack).say("hi").say("yes").say("no").say("low back")
     for _ in range(BACK_FLAGS):
         p.say("no")
     assert p.asked == t("episode_duration.ask")
@@ -455,20 +455,23 @@ def test_a_duration_on_a_border_gets_a_short_question_with_its_options(stack: Ru
 
 
 TRANSCRIPT = Path(__file__).resolve().parents[1] / "snapshots" / "conversation" / "en.txt"
-TRANSCRIPT_SCRIPT = ["hi", "yes", "my lower back", "no", "nope", "no", "not really", "no", "No.", "3 months",
+TRANSCRIPT_SCRIPT = ["hi", "yes", "no", "my lower back", "no", "nope", "no", "not really", "no", "No.", "3 months",
                      '/answer{"code":"3_to_6_months"}', "start over", "no, keep them", "agree", "disagree",
                      "that's true", "not really", "disagree", "no", "disagree", "nah", "quite a lot",
                      "7 out of 10", "no thanks"]
 
 
+PORT = re.compile(r"127\.0\.0\.1:\d+")
+
+
 def transcript(turns: List[Tuple[str, List[Dict[str, Any]]]]) -> str:
     """A readable transcript: what the patient sent, then each reply with its buttons; the
-    reference code and file links, which differ on every run, are masked."""
+    reference code, file links and the server's port (in guide links), which differ on every run, are masked."""
     lines: List[str] = []
     for said, reply in turns:
         lines.append(f"patient: {said}")
         for message in reply:
-            text = CODE.sub("BT-XXXX-XXXX", message.get("text") or "")
+            text = PORT.sub("127.0.0.1:PORT", CODE.sub("BT-XXXX-XXXX", message.get("text") or ""))
             if "custom" in message:
                 text = f"[document: {CODE.sub('BT-XXXX-XXXX', str(message['custom'].get('title')))}]"
             lines.append("bot:     " + text.replace("\n", "\n         "))

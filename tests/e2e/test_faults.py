@@ -10,7 +10,7 @@ conversation continues at the question an undisturbed patient is asked at that p
 with a reference code, every answer is stored, and none twice (neither in the database nor as a
 second slot event in Rasa's tracker).
 
-Bounded: 20 conversations, 21 messages each, loopback only, every wait has a deadline.
+Bounded: 20 conversations, 22 messages each, loopback only, every wait has a deadline.
 Run with ``pytest -m fault``.
 """
 from __future__ import annotations
@@ -47,7 +47,7 @@ CONVERSATIONS = 20
 CODE = re.compile(r"BT-[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}")
 # A low-risk back-pain triage typed from greeting to reference code (as benchmarks/latency.py).
 SCRIPT = [
-    "hi", "yes", "low back", *["no"] * 6, "two weeks",
+    "hi", "yes", "no", "low back", *["no"] * 6, "two weeks",
     "agree", "disagree", "disagree", "agree", "disagree", "disagree", "agree", "disagree",
     "slightly", "4", "no thanks",
 ]

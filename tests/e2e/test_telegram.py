@@ -17,6 +17,7 @@ from bot.store.db import engine_for, session_scope
 from bot.store.models import TelegramChat, TriageSession
 from bot.telegram.chats import ChatCipher, telegram_pseudonym
 from bot.triage.replies import buttons_for
+from tests.progress import without_progress
 from tests.e2e.servers import RunningStack
 from tests.telegram_fake import ChatUser, TelegramHarness
 
@@ -95,8 +96,9 @@ def test_a_full_triage_by_tapping_buttons(telegram: TelegramHarness, stack: Runn
     assert code and user.texts[0] == t("result.high")
     assert user.texts[3] == t("result.reference_code", reference_code=code)
     assert user.texts[4].startswith(t("careplan.title").upper())
-    assert user.texts[-2:] == [t("careplan.pdf"), t("careplan.html")]  # each line is followed by its file
-    assert any(text.startswith(t("careplan.heading.options").upper()) for text in user.texts[5:-2])
+    # each line is followed by its file; then the question whether BackTalk may check in later
+    assert user.texts[-3:] == [t("careplan.pdf"), t("careplan.html"), t("followup.offer.ask")]
+    assert any(text.startswith(t("careplan.heading.options").upper()) for text in user.texts[5:-3])
     # The care-plan PDF and its web page are fetched from bot.web and uploaded (Telegram's servers
     # cannot reach it), each right after its line.
     uploads = [c for c in user.replies if c.method == "sendDocument"]
@@ -104,8 +106,11 @@ def test_a_full_triage_by_tapping_buttons(telegram: TelegramHarness, stack: Runn
     assert uploads[0].params["document"]["content"].startswith(b"%PDF")
     assert t("careplan.title").encode() in uploads[1].params["document"]["content"]
     methods = [c.method for c in user.replies if c.method in ("sendMessage", "sendDocument")]
-    assert methods[-4:] == ["sendMessage", "sendDocument", "sendMessage", "sendDocument"]
-    assert telegram.fake.keyboard_messages(user.chat_id) == []  # every question's keyboard is gone
+    # the PDF's line and file, the web page's line and file, then "may BackTalk check in later?"
+    assert methods[-5:] == ["sendMessage", "sendDocument", "sendMessage", "sendDocument", "sendMessage"]
+    # every question's keyboard is gone; the only one left is that last question's
+    (offer,) = telegram.fake.keyboard_messages(user.chat_id)
+    assert offer["text"] == t("followup.offer.ask")
     (row,) = stored(telegram, user)
     assert (row.status, row.risk_group, row.reference_code, row.research_consent) == ("complete", "high", code, False)
     slots = stack.tracker(pseudonym(telegram, user))["slots"]
@@ -230,7 +235,7 @@ def test_two_chats_interleaved_keep_their_own_order(telegram: TelegramHarness, s
     )
     opening = [t("welcome.greeting"), t("welcome.privacy"), t("consent.ask"), t("research_consent.ask"), t("pain_site.ask")]
     for user, site, research in ((back, "low_back", True), (neck, "neck", False)):
-        texts = [c.params["text"] for c in fake.sent(user.chat_id, since=mark)]
+        texts = [without_progress(c.params["text"]) for c in fake.sent(user.chat_id, since=mark)]
         slots = stack.tracker(pseudonym(telegram, user))["slots"]
         assert slots["pain_site"] == site and slots["research_consent"] is research
         assert [row.research_consent for row in stored(telegram, user)] == [research]

@@ -24,6 +24,7 @@ from bot.privacy.retention import RASA_EVENTS
 from bot.store.db import session_scope
 from bot.store.models import TriageSession
 from bot.store.repository import TriageRepository
+from tests.progress import shown
 from tests.clinic_helpers import setup_clinic
 from tests.conftest import make_settings
 from tests.e2e.servers import RunningStack
@@ -170,7 +171,7 @@ class Chat:
         return self.settle()
 
     def asks(self, msgid: str, language: str = "en") -> "Chat":
-        expect(self.question).to_have_text(t(msgid, language), timeout=30_000)
+        expect(self.question).to_have_text(shown(t(msgid, language)), timeout=30_000)
         return self
 
     def storage(self, name: str) -> Any:
@@ -235,7 +236,7 @@ def test_a_whole_triage_by_clicking_and_typing(web_stack: RunningStack, browser:
     expect(chat.page.get_by_role("region", name=t("widget.title"))).to_be_visible()
     chat.say("hi")
     bot_texts = chat.page.locator(".msg.bot p")
-    expect(bot_texts).to_have_text([t("welcome.greeting"), t("welcome.privacy"), t("consent.ask")])
+    expect(bot_texts).to_have_text([t("welcome.greeting"), t("welcome.privacy"), shown(t("consent.ask"))])
     chat.tap("Yes").asks("research_consent.ask")
     assert stored_clinic(chat) == "main"  # a page that names no clinic: the default clinic
     expect(chat.page.locator(".msg.user").last).to_have_text(t("widget.you") + "Yes")
@@ -286,10 +287,10 @@ def test_a_reload_half_way_shows_the_transcript_and_continues(web_stack: Running
 
     chat.page.reload()
     expect(chat.messages).to_have_text(before)
-    expect(chat.question).to_have_text(t("sbt_3.ask"))
+    expect(chat.question).to_have_text(shown(t("sbt_3.ask")))
     assert chat.storage("conversation") == conversation
     assert chat.page.get_by_role("button", disabled=False).filter(has_text=re.compile("^(Agree|Disagree)$")).count() == 2
-    expect(chat.page.locator(".choice:disabled")).to_have_count(2 + 2 + 3 + 2 * BACK_FLAGS + 5 + 2 * 2)  # every older question
+    expect(chat.page.locator(".choice:disabled")).to_have_count(3 + 2 + 3 + 2 * BACK_FLAGS + 5 + 2 * 2)  # every older question (consent has a language button)
     chat.screenshot("test_a_reload_half_way_shows_the_transcript_and_continues-375")
     chat.tap("Agree").asks("sbt_4.ask")
     slots = chat.slots()
@@ -321,7 +322,7 @@ def test_switching_language_and_a_polish_browser(web_stack: RunningStack, browse
     expect(polish.page.locator(".panel h2")).to_have_text(t("widget.title", "pl"))
     polish.say("cześć")
     expect(polish.page.locator(".msg.bot p")).to_have_text(
-        [t("welcome.greeting", "pl"), t("welcome.privacy", "pl"), t("consent.ask", "pl")])
+        [t("welcome.greeting", "pl"), t("welcome.privacy", "pl"), shown(t("consent.ask", "pl"))])
     polish.tap(t("option.yes", "pl")).asks("research_consent.ask", "pl")
     polish.tap(t("option.no", "pl")).asks("pain_site.ask", "pl")
     assert (polish.slots()["consent"], polish.slots()["research_consent"]) == (True, False)
@@ -344,6 +345,8 @@ def test_keyboard_only_with_visible_focus(web_stack: RunningStack, browser: Brow
     keyboard.press("Tab")
     assert chat.focused()["text"] == t("widget.send")  # input -> send
     keyboard.press("Shift+Tab")
+    keyboard.press("Shift+Tab")
+    assert chat.focused()["text"] == t("language.other")  # the first question offers the language chooser
     keyboard.press("Shift+Tab")
     assert chat.focused()["text"] == "No"
     keyboard.press("Shift+Tab")
@@ -413,7 +416,7 @@ def test_html_is_shown_as_text_never_run(web_stack: RunningStack, browser: Brows
     attack = "<img src=x onerror=alert(1)>"
     chat.say(attack)
     expect(chat.page.locator(".msg.user p").first).to_have_text(attack)
-    expect(chat.question).to_have_text(t("consent.ask"))
+    expect(chat.question).to_have_text(shown(t("consent.ask")))
     assert chat.page.locator(".backtalk-widget img").count() == 0 and chat.page.locator("img").count() == 0
     # Whatever a reply holds, it is rendered as text: bot.web already keeps only known fields, and the
     # widget checks again (this reply skips bot.web on purpose).
@@ -489,7 +492,7 @@ def test_a_clinic_page_on_another_origin_embeds_the_floating_widget(web_stack: R
     expect(chat.input).to_be_hidden()
     chat.page.reload()  # stays closed, and opens where the patient was
     chat.page.get_by_role("button", name=t("widget.open")).click()
-    expect(chat.question).to_have_text(t("pain_site.ask"))
+    expect(chat.question).to_have_text(shown(t("pain_site.ask")))
     expect(chat.page.get_by_role("button", name=t("widget.close"))).to_be_visible()
     assert {u.split("/")[2] for u in chat.requests} == {clinic.url.split("/")[2], web_stack.web_url.split("/")[2]}
 
