@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseSettings, Field, ValidationError, confloat, conint, validator
@@ -227,7 +227,3 @@ def env_file_values(path: Path = ENV_FILE) -> Dict[str, Optional[str]]:
     from dotenv import dotenv_values
 
     return dict(dotenv_values(path)) if path.exists() else {}
-
-
-__all__: Tuple[str, ...] = ("ConfigError", "SECRET_NAMES", "Settings", "settings", "settings_from",
-                            "settings_or_exit", "env_file_values", "variable")
