@@ -20,6 +20,7 @@ import secrets
 import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple, TypeVar
 from urllib.parse import urlencode
@@ -52,6 +53,7 @@ from bot.clinic.summary import GROUP_NAMES, REVIEW_NAMES, STATUS_NAMES, build_su
 from bot.config import Settings
 from bot.fhir.bundle import validate_bundle
 from bot.fhir.followup import record_bundle
+from bot.followup.outcome_chart import forest_chart
 from bot.followup.outcomes import DIMENSIONS, OUTCOMES, TIMES, outcome_rows, report, to_csv
 from bot.followup.trajectory import summary_chart
 from bot.i18n.catalog import SUPPORTED_LANGUAGES, mark, supported_language, translate
@@ -512,8 +514,9 @@ async def outcomes_page(request: web.Request) -> web.Response:
         names = {**{o.id: translate(visit.lang, o.name) for o in load_options()},
                  "none": translate(visit.lang, "treatment_main.none"), "unknown": "–",
                  **{g: translate(visit.lang, n) for g, n in GROUP_NAMES.items()}}
+        charts = {time: forest_chart(cells, time, names, partial(translate, visit.lang)) for time in TIMES}
         return visit.page("outcomes.html", cells=cells, names=names, times=TIMES, outcomes=list(OUTCOMES),
-                          dimensions=DIMENSIONS)
+                          dimensions=DIMENSIONS, charts=charts)
 
     return await _in_db(request, work)
 
