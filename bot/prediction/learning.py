@@ -103,7 +103,8 @@ def _canonical(flow: TriageFlow, codes: Mapping[str, str]) -> Dict[str, Any]:
     return {k: parse_code(flow.item(k), v) for k, v in codes.items() if flow.is_item(k)}
 
 
-def _outcomes(flow: TriageFlow, answered: List[Tuple[float, Dict[str, str]]], paid: bool) -> Dict[str, float]:
+def outcomes_near_time_points(flow: TriageFlow, answered: List[Tuple[float, Dict[str, str]]],
+                              paid: bool) -> Dict[str, float]:
     """The outcome columns from the check-ins nearest each time point (``answered``: days after the
     triage, answer codes); NaN where none is near enough."""
     values = {outcome_column(name, t): np.nan for t in TIME_POINTS for name in (*SCALE_OUTCOMES, WORK_OUTCOME)}
@@ -154,9 +155,10 @@ def cohort_from_database(db: Session, clinic_id: Optional[int] = None) -> Databa
             excluded[reason] = excluded.get(reason, 0) + 1
             continue
         start = as_utc(triage.completed_at)
-        answered = [((as_utc(at) - start).total_seconds() / 86400, later.get(fid, {})) for fid, at in checkins[triage.id]]
+        answered = [((as_utc(at) - start).total_seconds() / 86400, later.get(fid, {}))
+                    for fid, at in checkins[triage.id]]
         paid = columns["work_status"][0] in ("working", "off_work")
-        outcomes = _outcomes(flow, answered, paid)
+        outcomes = outcomes_near_time_points(flow, answered, paid)
         if all(np.isnan(v) for v in outcomes.values()):
             excluded["no check-in near 6, 13 or 26 weeks"] = excluded.get("no check-in near 6, 13 or 26 weeks", 0) + 1
             continue
