@@ -17,7 +17,7 @@ import re
 import secrets
 from dataclasses import replace
 from datetime import datetime, time, timedelta, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 import requests
@@ -41,6 +41,16 @@ CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 MAX_TURNS = 40  # a check-in is about 25 questions; more means the conversation is stuck
 # What the patient taps, first match wins: nothing limited, no red flag, working, better, exercise.
 PREFERRED = ("no", "false", "disagree", "not_at_all", "working", "better", "exercise_therapy")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_burst_limit() -> Iterator[None]:
+    """A triage and two check-ins are some 70 messages sent as fast as the stack answers; a patient
+    types far slower than the widget's per-conversation limit (tests/e2e/test_widget.py checks the
+    limit and the widget's retry). Autouse at module scope, so it is set before `stack` starts."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("WEB_RATE_LIMIT_MESSAGES", "1000")
+        yield
 
 
 def t(msgid: str, **values: Any) -> str:
@@ -160,10 +170,10 @@ def test_a_web_patient_answers_check_ins_through_rasa_and_the_clinic_sees_them(s
     # 1. The triage over the widget's API, then yes to check-ins: the return link is shown once.
     first = Browser(stack)
     reference_code = finish_triage(first)
-    first.say("yes")
+    first.tap("yes")
     (agreed,) = first.texts
     link = RETURN_LINK.search(agreed)
-    assert link is not None and agreed.startswith(t("followup.agreed.web", link="", date="")[:30])
+    assert link is not None and agreed.startswith(t("followup.agreed.web", link="", date="")[:30]), agreed
     token = link.group(1)
     with session_scope(url) as db:
         triage = db.execute(select(TriageSession).where(TriageSession.reference_code == reference_code)).scalar_one()
