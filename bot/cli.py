@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import subprocess
 import sys
@@ -115,6 +116,7 @@ def predictor(args: argparse.Namespace) -> int:
 def _learn_from_database(args: argparse.Namespace) -> int:
     """`backtalk predictor train --from-database`: the learning loop (bot/prediction/learning.py)."""
     from bot.prediction.learning import NotEnoughData, learn
+    from bot.prediction.predict import MODEL_ENV
     from bot.prediction.train import COHORT_MODEL_DIR, metrics_table
 
     try:
@@ -130,6 +132,9 @@ def _learn_from_database(args: argparse.Namespace) -> int:
     print(metrics_table(card["metrics"]))
     print(f"{card['comparison']['decision']}: {' '.join(learned.decision.reasons)}")
     print(f"model and model card written to {learned.written}")
+    configured = os.environ.get(MODEL_ENV)
+    if learned.decision.switch and configured and Path(configured).resolve() != learned.written.resolve():
+        print(f"note: {MODEL_ENV}={configured} is set, so the bot keeps using that model", file=sys.stderr)
     return 0
 
 

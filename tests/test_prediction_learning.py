@@ -70,8 +70,10 @@ def test_learning_from_follow_ups_refuses_trains_switches_and_keeps(settings: Se
     # 2. Enough patients: trained, evaluated and calibrated on the held-out fifth, switched in (no live model).
     generate(settings.database_url, patients_per_clinic=560, seed=2)
     assert cli_main(["predictor", "train", "--from-database", "--out", str(live)]) == 0
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
     assert "switched in: there is no usable live model" in printed and f"written to {live}" in printed
+    assert f"BACKTALK_PREDICTION_MODEL={nothing} is set, so the bot keeps using that model" in captured.err
     card = json.loads((live / "manifest.json").read_text())["card"]
     assert card["data"]["kind"] == "database" and card["data"]["synthetic"] is True  # demo rows are synthetic
     assert card["data"]["holdout_rows"] + card["data"]["training_rows"] == card["data"]["rows"]
