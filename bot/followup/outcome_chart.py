@@ -23,7 +23,7 @@ WORSE = mark("clinic.outcomes.worse")
 TOO_FEW = mark("clinic.outcomes.too_few")
 OUTCOME_TITLES = {"pain": mark("clinic.trajectory.pain"), "function": mark("clinic.trajectory.function")}
 
-LABEL_WIDTH, PANEL, GAP, ROW, TOP, BOTTOM = 210, 230, 20, 24, 26, 34
+LABEL_WIDTH, MAX_LABEL_WIDTH, PANEL, GAP, ROW, TOP, BOTTOM = 160, 340, 230, 20, 24, 26, 34
 INK, MUTED, LINE = "#1b1f23", "#4f5b66", "#0b4f6c"
 
 
@@ -49,16 +49,20 @@ def forest_chart(cells: Sequence[Cell], time: str, names: Dict[str, str], text: 
     groups = sorted({c.group for c in cells}, key=lambda g: names.get(g, g))
     if not groups:
         return Markup("")
+    # Room for the longest treatment name (about 6.6 px a character at 12 px), within bounds.
+    label_width = min(MAX_LABEL_WIDTH, max(LABEL_WIDTH, 12 + int(6.6 * max(len(names.get(g, g)) for g in groups))))
     height = TOP + ROW * len(groups) + BOTTOM
-    width = LABEL_WIDTH + len(OUTCOMES) * (PANEL + GAP)
-    title = f"{text(TITLE)} · {text('clinic.outcomes.time_' + time)}"
+    width = label_width + len(OUTCOMES) * (PANEL + GAP)
+    when = text("clinic.outcomes.time_" + time)
+    title = f"{text(TITLE)} · {when}"
     parts = [f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="{escape(title)}"><title>{escape(title)}</title>']
+             f'aria-label="{escape(title)}"><title>{escape(title)}</title>',
+             f'<text x="0" y="14" font-size="12" font-weight="bold" fill="{INK}">{escape(when)}</text>']
     for index, group in enumerate(groups):
         parts.append(f'<text x="0" y="{TOP + ROW * index + ROW / 2 + 4:.1f}" font-size="12" fill="{INK}">'
                      f'{escape(names.get(group, group))}</text>')
     for number, outcome in enumerate(OUTCOMES):
-        x0 = LABEL_WIDTH + number * (PANEL + GAP)
+        x0 = label_width + number * (PANEL + GAP)
         mine = {c.group: c for c in cells if c.outcome == outcome}
         low, high = _extent(list(mine.values()))
 
@@ -73,7 +77,7 @@ def forest_chart(cells: Sequence[Cell], time: str, names: Dict[str, str], text: 
         parts.append(f'<line x1="{x0}" y1="{bottom}" x2="{x0 + PANEL}" y2="{bottom}" stroke="{MUTED}"/>')
         for tick in _ticks(low, high):
             parts.append(f'<text x="{x(tick):.1f}" y="{bottom + 12}" font-size="10" text-anchor="middle" '
-                         f'fill="{MUTED}">{tick:+g}</text>')
+                         f'fill="{MUTED}">{"0" if tick == 0 else f"{tick:+g}"}</text>')
         parts.append(f'<text x="{x0}" y="{bottom + 26}" font-size="10" fill="{MUTED}">{escape(text(BETTER))}</text>')
         parts.append(f'<text x="{x0 + PANEL}" y="{bottom + 26}" font-size="10" text-anchor="end" '
                      f'fill="{MUTED}">{escape(text(WORSE))}</text>')
