@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import subprocess
 import sys
@@ -44,6 +45,9 @@ def _add_predictor_commands(commands: "argparse._SubParsersAction[argparse.Argum
     source = train.add_mutually_exclusive_group(required=True)
     source.add_argument("--synthetic", action="store_true", help="train the default model on a synthetic cohort")
     source.add_argument("--cohort", type=Path, metavar="FILE.csv", help="train on a cohort file in the documented schema")
+    source.add_argument("--from-database", action="store_true",
+                        help="train on the follow-up outcomes in the database; switch in only if not worse")
+    train.add_argument("--clinic", metavar="CODE", help="with --from-database: only this clinic's patients")
     train.add_argument("--rows", type=int, default=None, help=f"synthetic patients (default {DEFAULT_ROWS})")
     train.add_argument("--seed", type=int, default=DEFAULT_SEED)
     train.add_argument("--out", type=Path, default=None,
@@ -77,9 +81,14 @@ def predictor(args: argparse.Namespace) -> int:
         write_cohort_csv(generate(args.rows, args.seed), args.out)
         print(f"wrote {args.rows} synthetic patients to {args.out}")
         return 0
-    if args.cohort is not None and args.rows is not None:
+    if not args.synthetic and args.rows is not None:
         print("--rows applies to --synthetic only", file=sys.stderr)
         return 2
+    if args.clinic is not None and not args.from_database:
+        print("--clinic applies to --from-database only", file=sys.stderr)
+        return 2
+    if args.from_database:
+        return _learn_from_database(args)
     try:
         if args.synthetic:
             rows = args.rows or DEFAULT_ROWS
@@ -101,6 +110,31 @@ def predictor(args: argparse.Namespace) -> int:
     print(model.card["data"]["statement"])
     print(metrics_table(model.card["metrics"]))
     print(f"model and model card written to {out}")
+    return 0
+
+
+def _learn_from_database(args: argparse.Namespace) -> int:
+    """`backtalk predictor train --from-database`: the learning loop (bot/prediction/learning.py)."""
+    from bot.prediction.learning import NotEnoughData, learn
+    from bot.prediction.predict import MODEL_ENV
+    from bot.prediction.train import COHORT_MODEL_DIR, metrics_table
+
+    try:
+        learned = learn(settings().database_url, live=args.out or COHORT_MODEL_DIR, clinic_code=args.clinic,
+                        seed=args.seed)
+    except (NotEnoughData, LookupError) as error:
+        print(f"nothing trained: {error}", file=sys.stderr)
+        return 2
+    card = learned.model.card
+    print(card["data"]["statement"])
+    print(f"{learned.rows} patients ({card['data']['training_rows']} for training, "
+          f"{card['data']['holdout_rows']} held out)")
+    print(metrics_table(card["metrics"]))
+    print(f"{card['comparison']['decision']}: {' '.join(learned.decision.reasons)}")
+    print(f"model and model card written to {learned.written}")
+    configured = os.environ.get(MODEL_ENV)
+    if learned.decision.switch and configured and Path(configured).resolve() != learned.written.resolve():
+        print(f"note: {MODEL_ENV}={configured} is set, so the bot keeps using that model", file=sys.stderr)
     return 0
 
 

@@ -4,6 +4,7 @@ check-in, late answers, a pause or a new triage in between, and alerts to the cl
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from sqlalchemy import select
@@ -214,6 +215,39 @@ def test_an_answered_check_in_is_a_valid_fhir_bundle_for_the_same_patient(settin
     assert values["pain now (0-10)"]["valueInteger"] == 3
     assert values["function score (0-24)"]["valueInteger"] == 8
     assert values["global rating of change"]["valueCodeableConcept"]["coding"][0]["code"] == "better"
+
+
+def test_the_exported_record_carries_the_triage_and_every_answered_check_in(settings: Settings,
+                                                                           tmp_path: Path) -> None:
+    """`backtalk export fhir` (and the clinic's fhir.json, which builds the same bundle) include the
+    check-ins: one valid bundle, the Patient once, a QuestionnaireResponse per answered check-in."""
+    import json
+
+    from bot.fhir.bundle import validate_bundle
+    from bot.fhir.export import export_fhir
+    from bot.fhir.followup import record_bundle
+
+    triage_id, token = triage_with_series(settings, OUTLOOK_BASELINE)
+    with session_scope(settings.database_url) as db:
+        before = record_bundle(db, db.get(TriageSession, triage_id), "en")
+    assert not [e for e in before["entry"] if e["resource"].get("questionnaire", "").endswith("followup")]
+    for days, pain in ((15, "4"), (44, "2")):
+        now = START + timedelta(days=days)
+        answer_all(settings, opened(settings, token, now), now, pain=pain)
+    with session_scope(settings.database_url) as db:
+        code = db.get(TriageSession, triage_id).reference_code
+    assert export_fhir(settings.database_url, tmp_path / "out", [code]) == 1
+    bundle = json.loads((tmp_path / "out" / f"{code}.json").read_text(encoding="utf-8"))
+    validate_bundle(bundle)
+    resources = [e["resource"] for e in bundle["entry"]]
+    assert [r["resourceType"] for r in resources].count("Patient") == 1
+    followups = [r for r in resources if r["resourceType"] == "QuestionnaireResponse"
+                 and r.get("questionnaire", "").endswith("followup")]
+    assert [r["identifier"]["value"] for r in followups] == [f"{code}/2w", f"{code}/6w"]
+    pains = sorted(r["valueInteger"] for r in resources if r["resourceType"] == "Observation"
+                   and r["code"]["text"] == "pain now (0-10)")
+    assert pains == [2, 4]
+    assert len(bundle["entry"]) > len(before["entry"])
 
 
 OUTLOOK_BASELINE = {

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from bot.clinic import accounts
 from bot.config import Settings
+from bot.fhir.bundle import validate_bundle
 from bot.followup.cli import run as run_command
 from bot.followup.demo import generate
 from bot.followup.outcomes import MIN_CELL, Row, outcome_rows, report, to_csv
@@ -110,5 +111,60 @@ def test_the_outcomes_page_csv_and_summary_trajectory_over_http(settings: Settin
         summary = await client.get(f"/clinic/triages/{answered}")
         body = await summary.text()
         assert translate("de", "clinic.trajectory.title") in body and "<polyline" in body
+        record = await client.get(f"/clinic/triages/{answered}/fhir.json")
+        bundle = await record.json(content_type=None)
+        validate_bundle(bundle)
+        labels = [e["resource"]["identifier"]["value"].rsplit("/", 1)[1] for e in bundle["entry"]
+                  if e["resource"]["resourceType"] == "QuestionnaireResponse"
+                  and e["resource"]["questionnaire"].endswith("followup")]
+        assert labels and set(labels) <= {"2w", "6w", "3m", "6m"}  # the check-ins ride along with the triage
 
     run(settings, test)
+
+
+def test_the_forest_chart_shows_n_intervals_and_small_groups_in_the_clinicians_language() -> None:
+    from bot.followup.outcome_chart import forest_chart
+
+    cells = report(rows([-3, -2, -4, -1, -2, -3, -2, -5, -1, -2, -3], "exercise_therapy")
+                   + rows([-1] * 4, "manual_therapy"))
+    names = {"exercise_therapy": "Bewegungstherapie", "manual_therapy": "Manuelle Therapie"}
+    svg = str(forest_chart(cells, "6m", names, lambda msgid: translate("de", msgid)))
+    assert svg.startswith("<svg") and svg.endswith("</svg>") and "style=" not in svg
+    assert translate("de", "clinic.outcomes.chart_title") in svg and translate("de", "clinic.outcomes.better") in svg
+    assert "Bewegungstherapie" in svg and "Manuelle Therapie" in svg
+    shown = next(c for c in cells if c.group == "exercise_therapy" and c.outcome == "pain")
+    assert f"n=11: {shown.mean:+.1f} ({shown.low:+.1f} … {shown.high:+.1f})" in svg
+    assert svg.count("<circle") == 1  # the hidden group has no point, only its size
+    assert f"n=4: {translate('de', 'clinic.outcomes.too_few')}" in svg
+    assert str(forest_chart(cells, "3m", names, lambda msgid: translate("de", msgid))) == ""  # nothing at 3 months
+    assert str(forest_chart([], "6m", names, lambda msgid: translate("de", msgid))) == ""
+
+
+def test_the_outcomes_page_draws_the_chart_with_data_and_says_so_without(settings: Settings) -> None:
+    from markupsafe import escape
+
+    with session_scope(settings.database_url) as db:
+        db.add(Clinic(code="empty-clinic", name="Empty"))
+        db.flush()
+        accounts.add_user(db, "bob", PASSWORD, "clinician", "empty-clinic", "fr")
+
+    async def empty(client: TestClient) -> None:
+        await sign_in(client, "bob")
+        text = await (await client.get("/clinic/outcomes")).text()
+        assert str(escape(translate("fr", "clinic.outcomes.empty"))) in text and "<svg" not in text
+        assert translate("fr", "clinic.outcomes.chart_title") not in text
+
+    run(settings, empty)
+    generate(settings.database_url, patients_per_clinic=80, seed=6)
+    with session_scope(settings.database_url) as db:
+        accounts.add_user(db, "carla", PASSWORD, "clinician", "demo-west", "it")
+
+    async def filled(client: TestClient) -> None:
+        await sign_in(client, "carla")
+        text = await (await client.get("/clinic/outcomes")).text()
+        assert text.count('<figure class="outcomes-chart"><svg') == 2  # 3 and 6 months
+        assert str(escape(translate("it", "clinic.outcomes.chart_note"))) in text
+        assert translate("it", "treatment.exercise_therapy.name") in text and "n=" in text
+        assert translate("it", "clinic.outcomes.worse") in text
+
+    run(settings, filled)

@@ -466,3 +466,17 @@ def test_no_reply_from_rasa_gets_a_kind_message(harness: TelegramHarness, rasa: 
     request to send the message again."""
     rasa.replies["nothing back"] = []
     assert harness.chat(new_chat_id(), "it").say("nothing back") == [translate("it", "chat.no_reply")]
+
+
+def test_help_names_every_command_of_the_menu_in_every_language() -> None:
+    """/help is where a patient looks for /followup and /nomore when a check-in message is long gone:
+    every command of the bot's menu is listed, in all twelve languages, each once at a line start."""
+    from bot.i18n.catalog import SUPPORTED_LANGUAGES
+    from bot.telegram.channel import COMMANDS
+
+    assert len(SUPPORTED_LANGUAGES) == 12
+    for language in SUPPORTED_LANGUAGES:
+        lines = translate(language, "telegram.help").splitlines()
+        for command, _ in COMMANDS:
+            listed = [line for line in lines if line.startswith(f"/{command} ")]
+            assert len(listed) == 1, (language, command)

@@ -19,6 +19,7 @@ import secrets
 import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple, TypeVar
 from urllib.parse import urlencode
@@ -49,7 +50,9 @@ from bot.clinic.queue import (
 from bot.clinic.statistics import GROUPS, concordance_chart, my_statistics
 from bot.clinic.summary import GROUP_NAMES, REVIEW_NAMES, STATUS_NAMES, build_summary
 from bot.config import Settings
-from bot.fhir.bundle import triage_bundle, validate_bundle
+from bot.fhir.bundle import validate_bundle
+from bot.fhir.followup import record_bundle
+from bot.followup.outcome_chart import forest_chart
 from bot.followup.outcomes import DIMENSIONS, OUTCOMES, TIMES, outcome_rows, report, to_csv
 from bot.followup.trajectory import summary_chart
 from bot.i18n.catalog import SUPPORTED_LANGUAGES, mark, supported_language, translate
@@ -444,13 +447,13 @@ async def document(request: web.Request) -> web.Response:
 
 
 async def fhir_bundle(request: web.Request) -> web.Response:
-    """The triage as an HL7 FHIR R4 Bundle (bot/fhir), validated before it leaves; audited as an export."""
+    """The triage and its answered check-ins as an HL7 FHIR R4 Bundle (bot/fhir), validated before it leaves; audited as an export."""
     def work(db: Session) -> web.Response:
         found = _own_triage(db, request)
         if isinstance(found, web.Response):
             return found
         visit, triage = found
-        bundle = triage_bundle(triage, visit.lang)
+        bundle = record_bundle(db, triage, visit.lang)
         validate_bundle(bundle)
         audit.record(db, "export_fhir", user=visit.user, reference_code=triage.reference_code,
                      detail={"triage": triage.id, "via": "web"})
@@ -502,8 +505,9 @@ async def outcomes_page(request: web.Request) -> web.Response:
         names = {**{o.id: translate(visit.lang, o.name) for o in load_options()},
                  "none": translate(visit.lang, "treatment_main.none"), "unknown": "–",
                  **{g: translate(visit.lang, n) for g, n in GROUP_NAMES.items()}}
+        charts = {time: forest_chart(cells, time, names, partial(translate, visit.lang)) for time in TIMES}
         return visit.page("outcomes.html", cells=cells, names=names, times=TIMES, outcomes=list(OUTCOMES),
-                          dimensions=DIMENSIONS)
+                          dimensions=DIMENSIONS, charts=charts)
 
     return await _in_db(request, work)
 

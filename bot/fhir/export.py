@@ -1,4 +1,5 @@
-"""`backtalk export fhir`: stored triages as FHIR R4 Bundles, one JSON file each or one NDJSON stream.
+"""`backtalk export fhir`: stored triages as FHIR R4 Bundles, one JSON file each or one NDJSON stream;
+each bundle holds the triage and its answered follow-up check-ins (bot.fhir.followup.record_bundle).
 
 Every bundle is validated before it is written, so a receiver never gets a file we know to be
 invalid, and every triage written leaves an ``export_fhir`` audit event.
@@ -15,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import audit
-from bot.fhir.bundle import triage_bundle, validate_bundle
+from bot.fhir.bundle import validate_bundle
+from bot.fhir.followup import record_bundle
 from bot.store.db import session_scope
 from bot.store.models import Clinic, TriageSession
 
@@ -114,7 +116,7 @@ def export_fhir(database_url: str, out_dir_or_file: Union[str, Path], reference_
             else:
                 out.mkdir(parents=True, exist_ok=True)
             for triage in triages:
-                bundle = triage_bundle(triage, language)
+                bundle = record_bundle(db, triage, language)
                 validate_bundle(bundle)
                 if stream is not None:
                     stream.write(_ndjson_line(bundle))

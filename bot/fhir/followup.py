@@ -7,10 +7,16 @@ and reference code as its triage's bundle (bot.fhir.bundle), so a receiver files
 - ``QuestionnaireResponse``: the answers, identified by ``<reference code>/<check-in label>``.
 - ``Observation``s: pain now (LOINC 72514-3, as in the triage), BackTalk's function score (0-24),
   and the patient's global rating of change, each dated when the check-in was answered.
+
+``record_bundle`` is what leaves the building (``backtalk export fhir``, the clinic's fhir.json):
+the triage's bundle with every answered check-in's resources added.
 """
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.fhir.bundle import (
     OBSERVATION_CATEGORY,
@@ -27,13 +33,14 @@ from bot.fhir.bundle import (
     questionnaire_url,
     reference,
     resource_id,
+    triage_bundle,
     triage_key,
 )
 from bot.followup.conversation import followup_steps, parse_code
 from bot.i18n.catalog import supported_language, translate
 from bot.prediction.predict import FUNCTION_ITEMS, function_score
 from bot.questionnaires.model import Item
-from bot.store.models import FollowUp, TriageSession
+from bot.store.models import FollowUp, FollowUpSeries, TriageSession
 
 Resource = Dict[str, Any]
 SYSTEM_FOLLOWUP = "urn:backtalk:followup"
@@ -128,3 +135,28 @@ def followup_bundle(triage: TriageSession, followup: FollowUp, language: str = "
 
 def _item(item_id: str) -> Item:
     return next(step.item for step in followup_steps() if step.item.id == item_id)
+
+
+def answered_followups(db: Session, triage: TriageSession) -> List[FollowUp]:
+    """The triage's answered check-ins (of every series it had), oldest answer first."""
+    return list(db.execute(
+        select(FollowUp).join(FollowUpSeries, FollowUpSeries.id == FollowUp.series_id)
+        .where(FollowUpSeries.session_id == triage.id, FollowUp.status == "answered")
+        .order_by(FollowUp.answered_at, FollowUp.id)
+    ).scalars())
+
+
+def record_bundle(db: Session, triage: TriageSession, language: str = "en") -> Dict[str, Any]:
+    """The patient's whole record as one ``collection`` Bundle: the triage's resources, then each
+    answered check-in's QuestionnaireResponse and Observations (bot.fhir.bundle.triage_bundle,
+    ``followup_bundle``). A receiver gets the triage and the course since in one file; resources the
+    check-ins share with the triage (the Patient) or with each other (the follow-up Questionnaire)
+    have the same ids and appear once."""
+    bundle = triage_bundle(triage, language)
+    seen = {item["fullUrl"] for item in bundle["entry"]}
+    for followup in answered_followups(db, triage):
+        for item in followup_bundle(triage, followup, language)["entry"]:
+            if item["fullUrl"] not in seen:
+                seen.add(item["fullUrl"])
+                bundle["entry"].append(item)
+    return bundle

@@ -28,6 +28,17 @@ LIMITATIONS = (
     "Realistic external C-statistics for back-pain prognosis are 0.66-0.75 (PICKUP, da Silva 2019); "
     "much higher values on synthetic data only reflect how the data were generated.",
 )
+DATABASE_STATEMENT = (
+    "Trained on follow-up outcomes recorded by BackTalk itself: the triage answers and the patients' own "
+    "check-in answers at 6 weeks, 3 and 6 months (`backtalk predictor train --from-database`). The metrics "
+    "below come from a held-out part of the same patients (internal validation only)."
+)
+DATABASE_LIMITATIONS = (
+    "Only patients who agreed to check-ins and answered them are in the data; those who stopped answering "
+    "may have fared differently (better or worse), which the model cannot see.",
+    "The outcomes include whatever care the patients received after the triage; a change in local practice "
+    "changes what the model should predict.",
+)
 SYNTHETIC_LIMITATIONS = (
     "The simulated disability is on the RMDQ's 0-24 metric; the conversation asks BackTalk's own "
     "six-item scale rescaled to 0-24, whose agreement with the RMDQ is assumed, not validated "
@@ -55,6 +66,37 @@ def _metric_rows(metrics: Mapping[str, Mapping[str, Any]]) -> List[str]:
     return rows
 
 
+def _calibration_rows(metrics: Mapping[str, Mapping[str, Any]]) -> List[str]:
+    """Observed against predicted per decile of the prediction, one line per outcome."""
+    rows = ["Each cell: mean predicted / observed (patients), from the lowest to the highest tenth of "
+            "the prediction (fewer groups when there are under 100 patients). Pain and function: the "
+            "predicted median against the observed mean; work: the predicted probability against the "
+            "observed share. Interval tails: share below the 10th and above the 90th percentile "
+            "(10 % each when calibrated).", ""]
+    for name, m in metrics.items():
+        if "calibration_bins" not in m:
+            continue
+        probability = "c_statistic" in m
+        cells = [(f"{b['predicted']:.0%} / {b['observed']:.0%}" if probability
+                  else f"{b['predicted']:.1f} / {b['observed']:.1f}") + f" ({b['n']})" for b in m["calibration_bins"]]
+        tails = (f"; tails {m['below_10']:.1%} below, {m['above_90']:.1%} above" if "below_10" in m else "")
+        rows.append(f"- {name}: " + ", ".join(cells) + tails)
+    return rows
+
+
+def _comparison_rows(comparison: Mapping[str, Any]) -> List[str]:
+    rows = [f"- decision: **{comparison['decision']}**",
+            *(f"- {reason}" for reason in comparison["reasons"]),
+            f"- compared with: {comparison.get('current') or 'no current model'}",
+            f"- rule: {comparison['rule']}"]
+    if comparison.get("scores"):
+        rows += ["", "| outcome | score | new model | current model |", "|---|---|---|---|"]
+        for name, s in comparison["scores"].items():
+            current = "" if s.get("current") is None else f"{s['current']:.4f}"
+            rows.append(f"| {name} | {s['score']} | {s['new']:.4f} | {current} |")
+    return rows
+
+
 def render_markdown(card: Mapping[str, Any]) -> str:
     """The card as a page a clinician can read; the JSON in manifest.json holds the same facts."""
     data = card["data"]
@@ -74,6 +116,8 @@ def render_markdown(card: Mapping[str, Any]) -> str:
         *(f"- {key}: {value}" for key, value in card["hyperparameters"].items()),
         f"- created: {card['model']['created']}, XGBoost {card['model']['xgboost']}",
         "", "## Metrics on the held-out patients", "", *_metric_rows(card["metrics"]), "",
+        "## Calibration on the held-out patients", "", *_calibration_rows(card["metrics"]), "",
+        *(["## Switch-in decision", "", *_comparison_rows(card["comparison"]), ""] if card.get("comparison") else []),
         "## Limitations", "", *(f"- {line}" for line in card["limitations"]), "",
     ]
     return "\n".join(lines)
@@ -89,11 +133,15 @@ def outcome_descriptions() -> List[str]:
 
 
 def card_skeleton(name: str, created: str, xgboost_version: str, data: Dict[str, Any]) -> Dict[str, Any]:
-    statement = SYNTHETIC_STATEMENT if data["synthetic"] else COHORT_STATEMENT
+    if data["synthetic"]:
+        statement = SYNTHETIC_STATEMENT
+    else:
+        statement = DATABASE_STATEMENT if data["kind"] == "database" else COHORT_STATEMENT
     return {
         "model": {"name": name, "created": created, "xgboost": xgboost_version},
         "data": {**data, "statement": statement},
         "intended_use": INTENDED_USE,
         "outcomes": outcome_descriptions(),
-        "limitations": [*LIMITATIONS, *(SYNTHETIC_LIMITATIONS if data["synthetic"] else COHORT_LIMITATIONS)],
+        "limitations": [*LIMITATIONS, *(SYNTHETIC_LIMITATIONS if data["synthetic"] else COHORT_LIMITATIONS),
+                        *(DATABASE_LIMITATIONS if data["kind"] == "database" else ())],
     }

@@ -8,7 +8,7 @@ whenever it equals an interval end would credit an interval of 3.0 to 3.0 with 1
 """
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -69,3 +69,38 @@ def calibration(y: np.ndarray, p: np.ndarray) -> Tuple[float, float]:
 
 def brier(y: np.ndarray, p: np.ndarray) -> float:
     return float(np.mean((p - y) ** 2))
+
+
+def pinball_loss(y: np.ndarray, predicted: np.ndarray, quantiles: Tuple[float, ...]) -> float:
+    """Mean quantile (pinball) loss over the predicted quantiles: a proper score for a set of
+    quantiles, so it rewards a sharp median and honest interval ends together (lower is better).
+    ``predicted`` has one column per quantile."""
+    losses = []
+    for column, q in enumerate(quantiles):
+        error = y - predicted[:, column]
+        losses.append(np.mean(np.maximum(q * error, (q - 1) * error)))
+    return float(np.mean(losses))
+
+
+def reliability_bins(y: np.ndarray, predicted: np.ndarray, bins: int = 10) -> List[Dict[str, float]]:
+    """Observed against predicted by groups of the prediction (deciles when there are enough
+    patients, fewer groups otherwise, at least 10 patients each): per group its size, the mean
+    prediction and the observed mean. For a probability this is the reliability diagram; for a
+    predicted median the observed mean shows whether high predictions are too high."""
+    order = np.argsort(predicted, kind="stable")
+    groups = max(1, min(bins, len(y) // 10))
+    rows = []
+    for part in np.array_split(order, groups):
+        if len(part):
+            rows.append({"n": int(len(part)), "predicted": float(np.mean(predicted[part])),
+                         "observed": float(np.mean(y[part]))})
+    return rows
+
+
+def tail_shares(y: np.ndarray, low: np.ndarray, high: np.ndarray) -> Tuple[float, float]:
+    """Share of each whole-number answer's unit cell below ``low`` and above ``high``: for an 80 %
+    interval from the 10th to the 90th percentile each should be about 10 %, and a lopsided pair
+    shows on which side the interval misses."""
+    below = np.clip(np.minimum(y + 0.5, low) - (y - 0.5), 0.0, 1.0)
+    above = np.clip((y + 0.5) - np.maximum(y - 0.5, high), 0.0, 1.0)
+    return float(np.mean(below)), float(np.mean(above))

@@ -33,7 +33,16 @@ from bot.prediction.estimator import (
     TrainingDataError,
 )
 from bot.prediction.features import FEATURES, feature_matrix
-from bot.prediction.metrics import brier, c_statistic, calibration, interval_coverage, mae
+from bot.prediction.metrics import (
+    brier,
+    c_statistic,
+    calibration,
+    interval_coverage,
+    mae,
+    pinball_loss,
+    reliability_bins,
+    tail_shares,
+)
 from bot.prediction.schema import (
     FUNCTION_RANGE,
     PAIN_RANGE,
@@ -199,8 +208,10 @@ def _fit_all(X: np.ndarray, cohort: Cohort, settings: BoosterSettings, seed: int
 
 
 def evaluate(model: OutcomeModel, cohort: Cohort) -> Dict[str, Dict[str, Any]]:
-    """Held-out metrics: MAE of the median and 80 % interval coverage for pain and function; the
-    C-statistic, calibration slope and intercept and Brier score for work."""
+    """Held-out metrics: for pain and function the MAE of the median, 80 % interval coverage (and
+    the shares below and above it), the pinball loss and observed against predicted median by
+    decile; for work the C-statistic, calibration slope and intercept, Brier score and observed
+    against predicted probability by decile (the reliability diagram's numbers)."""
     X = feature_matrix(cohort.columns)
     metrics: Dict[str, Dict[str, Any]] = {}
     for time in TIME_POINTS:
@@ -208,10 +219,14 @@ def evaluate(model: OutcomeModel, cohort: Cohort) -> Dict[str, Dict[str, Any]]:
             y = cohort.columns[outcome_column(outcome, time)]
             rows = ~np.isnan(y)
             q = model.regressors[outcome, time.key].predict(X[rows])
+            below, above = tail_shares(y[rows], q[:, 0], q[:, 2])
             metrics[outcome_column(outcome, time)] = {
                 "n": int(rows.sum()), "mae": mae(y[rows], q[:, 1]),
                 "coverage_80": interval_coverage(y[rows], q[:, 0], q[:, 2]),
+                "below_10": below, "above_90": above,
                 "interval_width": float(np.mean(q[:, 2] - q[:, 0])),
+                "pinball_loss": pinball_loss(y[rows], q, QUANTILES),
+                "calibration_bins": reliability_bins(y[rows], q[:, 1]),
             }
         y = cohort.columns[outcome_column(WORK_OUTCOME, time)]
         rows = ~np.isnan(y)
@@ -220,15 +235,21 @@ def evaluate(model: OutcomeModel, cohort: Cohort) -> Dict[str, Dict[str, Any]]:
         metrics[outcome_column(WORK_OUTCOME, time)] = {
             "n": int(rows.sum()), "events": int(y[rows].sum()), "c_statistic": c_statistic(y[rows], p),
             "calibration_slope": slope, "calibration_intercept": intercept, "brier": brier(y[rows], p),
+            "calibration_bins": reliability_bins(y[rows], p),
         }
     return metrics
+
+
+def split(cohort: Cohort, seed: int) -> Tuple[Cohort, Cohort]:
+    """The training part and the held-out fifth ``train`` uses for this seed."""
+    holdout = _holdout(cohort, seed)
+    return cohort.subset(np.flatnonzero(~holdout)), cohort.subset(np.flatnonzero(holdout))
 
 
 def train(cohort: Cohort, source: DataSource, seed: int = DEFAULT_SEED,
           settings: BoosterSettings = BoosterSettings()) -> OutcomeModel:
     """Train on four fifths of ``cohort``, evaluate on the held-out fifth, and write the card."""
-    holdout = _holdout(cohort, seed)
-    training, held_out = cohort.subset(np.flatnonzero(~holdout)), cohort.subset(np.flatnonzero(holdout))
+    training, held_out = split(cohort, seed)
     regressors, classifiers = _fit_all(feature_matrix(training.columns), training, settings, seed)
     data = {"kind": source.kind, "description": source.description, "synthetic": source.synthetic,
             "sha256": source.sha256, "rows": len(cohort), "training_rows": len(training),
