@@ -14,9 +14,11 @@ from rasa_sdk.endpoint import create_app
 from sanic import response
 
 from bot.config import settings
+from bot.lifeline import watch_supervisor
 
 
 def main() -> None:
+    watch_supervisor()
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
     config = settings()
     app = create_app("actions", cors_origins=[])

@@ -222,9 +222,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         return worker_main()
     if args.command == "run":
         from bot import stack
+        from bot.lifeline import describe
         from bot.rasa_endpoints import write_endpoints
         from bot.store.migrate import upgrade
 
+        taken = stack.ports_taken(args.workers)
+        if taken:  # before training and migrating, which take minutes
+            print(f"backtalk run: cannot start.\n{describe(taken)}", file=sys.stderr)
+            return 1
         compile_catalogs()
         upgrade(config.database_url)
         endpoints_file = write_endpoints(config, config.data_dir / "endpoints.yml")

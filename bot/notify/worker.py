@@ -33,6 +33,7 @@ from sqlalchemy.sql.dml import Update
 
 from bot.config import ConfigError, Settings, settings as load_settings
 from bot.i18n.catalog import normalise_language
+from bot.lifeline import watch_supervisor
 from bot.notify.messages import compose, summary_link
 from bot.notify.sender import DeliveryError, Sender, redact
 from bot.privacy.retention import RetentionSchedule
@@ -315,6 +316,7 @@ def followup_job(config: Settings, env: Optional[Mapping[str, str]] = None) -> F
 
 
 def main() -> int:
+    watch_supervisor()  # ends with `backtalk run` (bot/lifeline.py)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # request URLs contain the bot token
     try:

@@ -14,6 +14,7 @@ from telegram.error import InvalidToken
 from telegram.ext import Application
 
 from bot.config import ConfigError, Settings, settings as load_settings
+from bot.lifeline import watch_supervisor
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.chats import ChatDirectory
 from bot.telegram.config import TelegramSettings, telegram_settings
@@ -97,6 +98,7 @@ class RedactToken(logging.Filter):
 
 
 def main() -> int:
+    watch_supervisor()  # ends with `backtalk run` (bot/lifeline.py)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL at INFO, and Bot API URLs contain the bot token
     logging.getLogger("httpx").setLevel(logging.WARNING)

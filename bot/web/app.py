@@ -24,6 +24,7 @@ from bot.config import Settings, settings as load_settings
 from bot.guide.web import add_guide_routes
 from bot.i18n.catalog import normalise_language, supported_language, translate
 from bot.i18n.languages import named_language
+from bot.lifeline import watch_supervisor
 from bot.privacy.consent import set_research_consent
 from bot.privacy.pseudonym import pseudonymise
 from bot.rasa_client import RasaClient, RasaUnavailable
@@ -289,6 +290,7 @@ def create_app(config: Settings | None = None, options: WebOptions | None = None
 
 
 def main() -> None:
+    watch_supervisor()  # ends with `backtalk run` (bot/lifeline.py)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
     web.run_app(
         create_app(),
