@@ -7,14 +7,19 @@ as ``?token=``) and binds to ``ACTION_HOST`` (127.0.0.1 unless a deployment says
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import os
 
 from rasa_sdk.endpoint import create_app
 from sanic import response
 
+from actions.common import slot_rules
 from bot.config import settings
 from bot.lifeline import watch_supervisor
+from bot.triage.slots import refused_slot_events
+
+logger = logging.getLogger("actions")
 
 
 def main() -> None:
@@ -32,6 +37,23 @@ def main() -> None:
         if not hmac.compare_digest(given, token):
             return response.json({"error": "missing or wrong token"}, status=401)
         return None
+
+    @app.middleware("response")
+    async def only_allowed_slot_values(request, reply):  # type: ignore[no-untyped-def]
+        """Every slot event any action returns is checked against bot/triage/slots.py; one with a
+        value the slot may not hold is dropped (and logged), so no action can be talked into
+        storing a forged value."""
+        if request.path != "/webhook" or reply.status != 200:
+            return None
+        body = json.loads(reply.body or b"null")
+        if not isinstance(body, dict):
+            return None
+        kept, refused = refused_slot_events(body.get("events"), slot_rules())
+        if not refused:
+            return None
+        logger.error("dropped slot events with values not allowed: %s",
+                     ", ".join(str(e.get("name")) for e in refused))
+        return response.json({**body, "events": kept})
 
     app.run(
         host=os.environ.get("ACTION_HOST", "127.0.0.1"),
