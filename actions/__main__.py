@@ -10,6 +10,7 @@ import hmac
 import json
 import logging
 import os
+from typing import Any, Dict, Optional
 
 from rasa_sdk.endpoint import create_app
 from sanic import response
@@ -20,6 +21,19 @@ from bot.lifeline import watch_supervisor
 from bot.triage.slots import refused_slot_events
 
 logger = logging.getLogger("actions")
+
+
+def without_forbidden_slot_values(body: Optional[bytes]) -> Optional[Dict[str, Any]]:
+    """An action's reply without its slot events whose values bot/triage/slots.py does not allow;
+    None when nothing had to go (the reply is sent as it was)."""
+    reply = json.loads(body or b"null")
+    if not isinstance(reply, dict):
+        return None
+    kept, refused = refused_slot_events(reply.get("events"), slot_rules())
+    if not refused:
+        return None
+    logger.error("dropped slot events with values not allowed: %s", ", ".join(str(e.get("name")) for e in refused))
+    return {**reply, "events": kept}
 
 
 def main() -> None:
@@ -45,15 +59,8 @@ def main() -> None:
         storing a forged value."""
         if request.path != "/webhook" or reply.status != 200:
             return None
-        body = json.loads(reply.body or b"null")
-        if not isinstance(body, dict):
-            return None
-        kept, refused = refused_slot_events(body.get("events"), slot_rules())
-        if not refused:
-            return None
-        logger.error("dropped slot events with values not allowed: %s",
-                     ", ".join(str(e.get("name")) for e in refused))
-        return response.json({**body, "events": kept})
+        guarded = without_forbidden_slot_values(reply.body)
+        return response.json(guarded) if guarded is not None else None
 
     app.run(
         host=os.environ.get("ACTION_HOST", "127.0.0.1"),

@@ -3,6 +3,7 @@ slot has a rule of allowed values derived from the questionnaire data (bot/triag
 action server enforces, and a payload counts as an answer only when the live keyboard offered it."""
 from __future__ import annotations
 
+import json
 from typing import Any, Dict, List
 
 import pytest
@@ -141,3 +142,15 @@ def test_nothing_offered_means_no_tap_counts() -> None:
     """A conversation's first message, or one after a reply without buttons: no payload answers."""
     first = tracker([user('/answer{"code":"yes"}', code="yes")])
     assert live_keyboard(first) == [] and button_code(first) is None and refused_payload(first)
+
+
+def test_the_action_servers_reply_loses_only_the_forbidden_slot_events() -> None:
+    from actions.__main__ import without_forbidden_slot_values
+
+    events = [{"event": "slot", "name": "risk_group", "value": "low"},
+              {"event": "slot", "name": "risk_score", "value": 99},
+              {"event": "slot", "name": "consent", "value": "yes please"}]
+    body = {"events": events, "responses": [{"text": "hello"}]}
+    assert without_forbidden_slot_values(json.dumps(body).encode()) == {"events": events[:1], "responses": [{"text": "hello"}]}
+    assert without_forbidden_slot_values(json.dumps({"events": events[:1], "responses": []}).encode()) is None
+    assert without_forbidden_slot_values(b"[]") is None
