@@ -1,10 +1,13 @@
 """Helpers the actions share: the service, the conversation's language, sending catalog messages."""
 from __future__ import annotations
 
+import json
 import logging
+import re
 from functools import lru_cache
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -13,7 +16,9 @@ from bot.i18n.catalog import SUPPORTED_LANGUAGES, normalise_language, supported_
 from bot.i18n.detect import detect_language
 from bot.i18n.languages import language_buttons
 from bot.questionnaires.flow import TriageFlow
+from bot.paths import PROJECT_ROOT
 from bot.triage.result import ResultDelivery
+from bot.triage.slots import SlotRule, slot_rules as rules_for
 from bot.triage.service import TriageService, answers_from
 
 logger = logging.getLogger(__name__)
@@ -32,6 +37,13 @@ def result_delivery() -> ResultDelivery:
 
 def flow() -> TriageFlow:
     return service().flow
+
+
+@lru_cache(maxsize=1)
+def slot_rules() -> Dict[str, SlotRule]:
+    """What each slot may hold (bot/triage/slots.py); the stage values come from domain.yml."""
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    return rules_for(flow(), tuple(domain["slots"]["stage"]["values"]))
 
 
 def hinted_language(tracker: Tracker) -> Optional[str]:
@@ -95,12 +107,72 @@ def latest_intent(tracker: Tracker) -> Optional[str]:
     return ((tracker.latest_message or {}).get("intent") or {}).get("name")
 
 
-def button_code(tracker: Tracker, intent: str = "answer") -> Optional[str]:
-    """The code a tapped button carried (payload ``/answer{"code": ...}``), if that is what came."""
+_PAYLOAD = re.compile(r"^/(\w+)(\{.*\})?$", re.DOTALL)
+
+
+def payload_code(payload: str) -> Optional[Tuple[str, str]]:
+    """(intent, code) of a button payload such as ``/answer{"code":"yes"}``; None without a code."""
+    match = _PAYLOAD.match(payload.strip())
+    if match is None or not match.group(2):
+        return None
+    try:
+        entities = json.loads(match.group(2))
+    except ValueError:
+        return None
+    code = entities.get("code") if isinstance(entities, dict) else None
+    return (match.group(1), str(code)) if code is not None else None
+
+
+def live_keyboard(tracker: Tracker) -> List[Tuple[str, str]]:
+    """(intent, code) of every coded button the bot sent between the patient's previous message and
+    their latest one: the keyboard that was live when they tapped.
+
+    Read from the tracker, which Rasa keeps in its tracker store (the project's database), so it is
+    the same after bot.web, the Telegram channel, Rasa or the action server restarted; and it is what
+    *this* conversation was offered, whatever channel it came through."""
+    offered: List[Tuple[str, str]] = []
+    seen_latest = False
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            if seen_latest:
+                break
+            seen_latest = True
+        elif kind == "bot" and seen_latest:
+            for button in (event.get("data") or {}).get("buttons") or []:
+                coded = payload_code(str(button.get("payload", "")))
+                if coded is not None:
+                    offered.append(coded)
+    return offered
+
+
+def sent_code(tracker: Tracker, intent: str) -> Optional[str]:
+    """The ``code`` entity of the latest message if it came as ``/intent{"code": ...}`` (tapped or typed)."""
     latest = tracker.latest_message or {}
     if latest_intent(tracker) != intent:
         return None
-    return next((e.get("value") for e in latest.get("entities", []) if e.get("entity") == "code"), None)
+    code = next((e.get("value") for e in latest.get("entities", []) if e.get("entity") == "code"), None)
+    return str(code) if code is not None else None
+
+
+def button_code(tracker: Tracker, intent: str = "answer") -> Optional[str]:
+    """The code a tapped button carried (payload ``/answer{"code": ...}``), if that is what came and
+    the button was on the live keyboard (:func:`live_keyboard`). A payload for any other button (an
+    old question's, another question's, one typed by hand) gives None: it is no answer."""
+    code = sent_code(tracker, intent)
+    if code is None or (intent, code) not in live_keyboard(tracker):
+        return None
+    return code
+
+
+def refused_payload(tracker: Tracker) -> bool:
+    """Whether the latest message is a payload (``/intent{...}``) that answers nothing: not a button
+    of the live keyboard. Such a message is treated as an unclear reply, never read as words."""
+    text = str((tracker.latest_message or {}).get("text") or "")
+    if not text.startswith("/") or "{" not in text:
+        return False
+    intent = latest_intent(tracker) or ""
+    return sent_code(tracker, intent) is None or button_code(tracker, intent) is None
 
 
 def requested_before_latest_message(tracker: Tracker) -> Optional[str]:

@@ -21,7 +21,9 @@ from actions.common import (
     result_delivery,
     send,
     send_language_picker,
+    sent_code,
     service,
+    typed_text,
 )
 from bot.followup.service import offer as followup_offer
 from bot.i18n.answers import parse_yes_no
@@ -55,7 +57,9 @@ class ActionSetLanguage(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         text = str((tracker.latest_message or {}).get("text") or "")
-        chosen = supported_language(button_code(tracker, intent="language")) or (
+        # Any supported code, offered or not: choosing a language answers nothing, and typed words
+        # ("auf Deutsch bitte") may choose one at any time too.
+        chosen = supported_language(sent_code(tracker, intent="language")) or (
             None if text.startswith("/") else named_language(text)
         )
         if chosen is None:
@@ -216,7 +220,8 @@ class ActionStartOver(Action):
         tapped = button_code(tracker)
         if tapped is not None:
             return tapped == "yes"
-        return parse_yes_no(str((tracker.latest_message or {}).get("text") or ""), language) is True
+        # typed words only: a payload that was not on the live keyboard is no "yes"
+        return parse_yes_no(typed_text(tracker) or "", language) is True
 
 
 class ActionTriageResult(Action):

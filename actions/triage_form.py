@@ -18,6 +18,7 @@ from actions.common import (
     clinic_hint,
     flow,
     latest_intent,
+    refused_payload,
     requested_before_latest_message,
     send,
     send_language_picker,
@@ -77,6 +78,11 @@ class ValidateTriageForm(FormValidationAction):
             # or a resumed pause): the latest message answered something else, so it must not be
             # read into this item (a tapped "No, keep my answers" is no "no" to consent).
             return {item.id: value if item.is_valid_value(value) else None}
+        if refused_payload(tracker):
+            # A payload not on the live keyboard (another question's button, an old one, or typed
+            # "/answer{...}" with made-up entities) answers nothing: asked again, kindly.
+            send(dispatcher, [replies.hint(item, language)])
+            return {item.id: None, "language": language}
         tapped = button_code(tracker)
         try:
             canonical = service().accept_answer(

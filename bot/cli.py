@@ -132,8 +132,8 @@ def _learn_from_database(args: argparse.Namespace) -> int:
     print(metrics_table(card["metrics"]))
     print(f"{card['comparison']['decision']}: {' '.join(learned.decision.reasons)}")
     print(f"model and model card written to {learned.written}")
-    configured = os.environ.get(MODEL_ENV)
-    if learned.decision.switch and configured and Path(configured).resolve() != learned.written.resolve():
+    configured = settings(require_secrets=False).prediction_model
+    if learned.decision.switch and configured and configured.resolve() != learned.written.resolve():
         print(f"note: {MODEL_ENV}={configured} is set, so the bot keeps using that model", file=sys.stderr)
     return 0
 
@@ -260,9 +260,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         return worker_main()
     if args.command == "run":
         from bot import stack
+        from bot.lifeline import describe
         from bot.rasa_endpoints import write_endpoints
         from bot.store.migrate import upgrade
 
+        taken = stack.ports_taken(args.workers)
+        if taken:  # before training and migrating, which take minutes
+            print(f"backtalk run: cannot start.\n{describe(taken)}", file=sys.stderr)
+            return 1
         compile_catalogs()
         upgrade(config.database_url)
         endpoints_file = write_endpoints(config, config.data_dir / "endpoints.yml")

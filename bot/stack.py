@@ -1,5 +1,9 @@
 """`make run`: train when the data changed, then run Rasa, the action server and bot.web together,
-with prefixed logs, and stop all of them (whole process groups) on Ctrl-C or when one dies."""
+with prefixed logs, and stop all of them (whole process groups) on Ctrl-C or when one dies.
+
+Every service is told the supervisor's pid and ends when the supervisor does, even when it is killed
+with SIGKILL and can stop nothing itself (bot/lifeline.py); before anything starts, each port is
+checked and a taken one is named with the program holding it."""
 from __future__ import annotations
 
 import os
@@ -11,9 +15,10 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
-from bot.config import Settings
+from bot.config import Settings, settings
+from bot.lifeline import SUPERVISOR_PID_ENV, TakenPort, taken_ports
 from bot.paths import PROJECT_ROOT
 from bot.rasa_endpoints import write_endpoints
 
@@ -110,6 +115,23 @@ def services(config: Settings, endpoints: Path, workers: int = 1) -> List[Servic
     return result
 
 
+def service_ports(workers: int = 1) -> Dict[str, Tuple[str, int]]:
+    """Every (host, port) `backtalk run` will listen on, by the setting that chose it."""
+    config = settings(require_secrets=False)
+    rasa, action = (config.rasa_host, config.rasa_port), (config.action_host, config.action_port)
+    ports = {"RASA_PORT": rasa, "ACTION_PORT": action}
+    if workers > 1:
+        ports.update({f"RASA_PORT+{i}": (rasa[0], rasa[1] + i) for i in range(1, workers)})
+        ports.update({f"ACTION_PORT+{j}": (action[0], action[1] + j) for j in range(1, SCALED_ACTION_SERVERS)})
+    ports["WEB_PORT"] = (config.web_host, config.web_port)
+    return ports
+
+
+def ports_taken(workers: int = 1) -> List[TakenPort]:
+    """The ports a service of this stack could not listen on now (checked before training, which is slow)."""
+    return taken_ports(service_ports(workers))
+
+
 class Supervisor:
     def __init__(self, services: List[Service]) -> None:
         self.services = services
@@ -130,11 +152,16 @@ class Supervisor:
             self.say(name, raw.decode("utf-8", "replace"))
 
     def start(self) -> None:
+        """Start every service. Call it from the main thread: Linux's parent-death signal fires when
+        the *thread* that forked a child ends (bot/lifeline.py), and the main thread ends only with
+        the supervisor."""
+        assert threading.current_thread() is threading.main_thread(), "fork services from the main thread"
+        supervisor = {SUPERVISOR_PID_ENV: str(os.getpid())}
         for service in self.services:
             process = subprocess.Popen(
                 service.command,
                 cwd=PROJECT_ROOT,
-                env={**os.environ, **service.env},
+                env={**os.environ, **service.env, **supervisor},
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, so stop() reaches its children

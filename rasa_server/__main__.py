@@ -60,6 +60,9 @@ def refuse(error: Exception) -> None:
 
 
 def main() -> None:
+    from bot.lifeline import watch_supervisor
+
+    watch_supervisor()  # ends with `backtalk run` (bot/lifeline.py)
     jsonschema.validate = validate  # type: ignore[assignment]
     import rasa.core.agent
     from rasa.__main__ import main as rasa_main

@@ -325,9 +325,21 @@ class TelegramHarness:
 
     async def _start(self) -> None:
         await self.fake.start()
+        await self._start_application()
+
+    async def _start_application(self) -> None:
         self.application = build_application(self.config, TelegramSettings(token=TOKEN, base_url=self.fake.base_url))
         self._polling = polling(self.application, poll_timeout=self.poll_timeout)
         await self._polling.__aenter__()
+
+    def restart_application(self) -> None:
+        """Stop BackTalk's Telegram application and start a new one against the same fake Bot API,
+        as a restarted channel process would: everything it kept in memory is gone."""
+        async def _restart() -> None:
+            await self._polling.__aexit__(None, None, None)
+            await self._start_application()
+
+        self.run(_restart())
 
     def stop(self) -> None:
         async def _stop() -> None:

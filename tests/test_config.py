@@ -160,7 +160,10 @@ ENVIRONMENT_READ = re.compile(r"\bos\.environ\b|\bgetenv\b|\bfrom os import\b.*\
 # (file, the line's text): reads that are not a BackTalk setting, each with its reason
 ALLOWED = {
     # children inherit the supervisor's environment whole (each reads its settings through bot/config.py)
-    ("bot/stack.py", "env={**os.environ, **service.env},"),
+    ("bot/stack.py", "env={**os.environ, **service.env, **supervisor},"),
+    # the supervisor's pid, set by `backtalk run` for its children only (bot/lifeline.py), is a
+    # process relation, not a setting, and is removed once read
+    ("bot/lifeline.py", 'named = os.environ.pop(SUPERVISOR_PID_ENV, "")'),
     # benchmark harnesses: their own knobs and their children's environment, not BackTalk settings
     ("benchmarks/latency.py", 'CHILD_ENV = {**os.environ, "RASA_TELEMETRY_ENABLED": "false"}'),
     ("benchmarks/notify_latency.py", 'env = {**os.environ, "DATABASE_URL": database_url, "BACKTALK_DATA_DIR": str(data_dir),'),

@@ -32,6 +32,7 @@ from sqlalchemy.sql.dml import Update
 
 from bot.config import ConfigError, Settings, settings as load_settings
 from bot.i18n.catalog import normalise_language
+from bot.lifeline import watch_supervisor
 from bot.notify.messages import compose, summary_link
 from bot.notify.sender import DeliveryError, Sender, redact
 from bot.privacy.retention import RetentionSchedule
@@ -302,6 +303,7 @@ def followup_job(config: Settings) -> FollowUpJob:
 
 
 def main() -> int:
+    watch_supervisor()  # ends with `backtalk run` (bot/lifeline.py)
     try:
         config = load_settings()
         interval = config.notify_poll_seconds

@@ -13,6 +13,7 @@ from telegram.error import InvalidToken
 from telegram.ext import Application
 
 from bot.config import ConfigError, Settings, settings as load_settings
+from bot.lifeline import watch_supervisor
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.chats import ChatDirectory
 from bot.telegram.config import TelegramSettings, telegram_settings
@@ -96,6 +97,7 @@ class RedactToken(logging.Filter):
 
 
 def main() -> int:
+    watch_supervisor()  # ends with `backtalk run` (bot/lifeline.py)
     try:
         config = load_settings()
         telegram = telegram_settings(config)

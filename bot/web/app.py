@@ -23,6 +23,7 @@ from bot.config import Settings, settings as load_settings, settings_or_exit
 from bot.guide.web import add_guide_routes
 from bot.i18n.catalog import normalise_language, supported_language, translate
 from bot.i18n.languages import named_language
+from bot.lifeline import watch_supervisor
 from bot.privacy.consent import set_research_consent
 from bot.privacy.pseudonym import pseudonymise
 from bot.rasa_client import RasaClient, RasaUnavailable
@@ -288,6 +289,7 @@ def create_app(config: Settings | None = None, options: WebOptions | None = None
 
 
 def main() -> None:
+    watch_supervisor()  # ends with `backtalk run` (bot/lifeline.py)
     config = settings_or_exit("backtalk web")
     logging.basicConfig(level=config.log_level, format="%(levelname)s %(name)s: %(message)s")
     web.run_app(
