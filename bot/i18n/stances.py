@@ -1,0 +1,90 @@
+"""Reading agreement in natural forms ("that's true", "I guess so", "not really", "sort of") in the
+twelve languages, for agree/disagree statements and as a check on yes/no answers.
+
+Negation must never turn into agreement, so the rules are deliberately one-sided:
+
+- a word of agreement right after a negation ("not true", "don't agree") disagrees; a word of
+  disagreement after a negation ("not wrong", "don't disagree") is asked again;
+- agreement with a negation anywhere else in the answer ("yes, I can't walk far") is asked again:
+  the negation may belong to the statement, and only the patient can say;
+- agreement and disagreement together, or "I don't know", are asked again;
+- a hedge ("sort of", "somewhat", "maybe", "sometimes") gets a short question with the two options;
+- how often, for statements about the last two weeks: "every day" or "most days" agrees, "now and
+  then" is a hedge (bot/i18n/frequencies.py); "never" is listed as disagreement.
+
+Words are in ``stances:`` and ``negation:`` of bot/i18n/words/<lang>.yml.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import List, Optional
+
+from bot.i18n.frequencies import read_frequency
+from bot.i18n.reading import Lexicon, Reading, phrases, raw_words
+
+AGREE, DISAGREE, HEDGE, ASK = "agree", "disagree", "hedge", "ask"
+# Times a week from which "how often" is agreement ("most days" and more).
+AGREEING_RATE = 4.0
+_NEGATION_WINDOW = 2
+
+
+@lru_cache(maxsize=None)
+def _lexicon(language: str) -> Lexicon:
+    raw = raw_words(language)
+    spec = dict(raw["stances"])  # type: ignore[arg-type]
+    return Lexicon(language, {"AGREE": phrases(spec, "agree"), "DISAGREE": phrases(spec, "disagree"),
+                              "HEDGE": phrases(spec, "hedge"), "UNSURE": [str(w) for w in raw["unsure"]],  # type: ignore[union-attr]
+                              "NEG": [str(w) for w in raw["negation"]]})  # type: ignore[union-attr]
+
+
+def stance(text: str, language: str) -> Optional[str]:
+    """``agree``, ``disagree``, ``hedge`` or ``ask`` (something was said that cannot be read
+    safely); None when the text says nothing of agreement."""
+    symbols = _lexicon(language).symbols(text)
+    labels = [label for label, _ in symbols]
+    if "UNSURE" in labels:
+        return ASK
+    agree = disagree = 0
+    free_negation = False
+    for index, label in enumerate(labels):
+        after_negation = "NEG" in labels[max(0, index - _NEGATION_WINDOW):index]
+        if label == "AGREE":
+            if after_negation:
+                disagree += 1
+            else:
+                agree += 1
+        elif label == "DISAGREE":
+            if after_negation:
+                return ASK  # "not wrong", "I don't disagree": a double negation is not read
+            disagree += 1
+        elif label == "NEG" and not any(other in ("AGREE", "DISAGREE")
+                                        for other in labels[index + 1:index + 1 + _NEGATION_WINDOW]):
+            free_negation = True
+    if "HEDGE" in labels:
+        return HEDGE
+    if agree and disagree:
+        return ASK
+    if agree:
+        return ASK if free_negation else AGREE
+    if disagree:
+        return DISAGREE
+    frequency = read_frequency(text, language)
+    if frequency is not None and frequency.rate is not None and frequency.rate.high > 0:
+        if free_negation:
+            return ASK
+        return AGREE if frequency.rate.low >= AGREEING_RATE else HEDGE
+    return ASK if free_negation else None
+
+
+def stance_codes(text: str, agree_code: str, disagree_code: str, codes: List[str], language: str) -> Reading:
+    """The agree/disagree options the text may mean, in option order (see :data:`Reading`)."""
+    found = stance(text, language)
+    if found is None:
+        return None
+    if found == AGREE:
+        return [agree_code]
+    if found == DISAGREE:
+        return [disagree_code]
+    if found == HEDGE:
+        return [code for code in codes if code in (agree_code, disagree_code)]
+    return []
