@@ -27,6 +27,8 @@ PARTS = ("early", "mid", "late")
 # Where in a decade "early", "mid" and "late" put an age (years after the decade's start).
 _PART_SPANS = {"EARLY": (0.0, 4.0), "MID": (3.0, 7.0), "LATE": (6.0, 10.0), None: (0.0, 10.0)}
 OLDEST = 120
+# Words said after a number ("50-ish", "70 plus") and the modifier they are before one.
+_AFTER = {"ABOUT_AFTER": "ABOUT", "OVER_AFTER": "OVER"}
 
 
 def bands_of(codes: Sequence[str]) -> Optional[Dict[str, Span]]:
@@ -117,11 +119,11 @@ def read_ages(text: str, language: str) -> Tuple[List[Span], bool]:
     while i < len(symbols):
         modifier = part = None
         j = i
-        while j < len(symbols) and labels[j] in {m.upper() for m in (*MODIFIERS, *PARTS)}:
+        while j < len(symbols) and labels[j] in {m.upper() for m in (*MODIFIERS, *PARTS)} | set(_AFTER):
             if labels[j] in {p.upper() for p in PARTS}:
                 part = labels[j]
-            else:
-                modifier = labels[j]
+            else:  # "environ 50" as well as "50 environ"
+                modifier = _AFTER.get(labels[j], labels[j])
             j += 1
         decade_before = j < len(symbols) and labels[j] == "DECADE_BEFORE"
         j += decade_before
