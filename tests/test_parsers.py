@@ -8,6 +8,7 @@ from typing import Dict, List, Optional, Tuple
 
 import pytest
 
+from bot.i18n.reading import raw_words
 from bot.questionnaires.flow import TriageFlow
 from bot.questionnaires.interpret import candidates, interpret, reading
 
@@ -180,3 +181,18 @@ def test_only_the_band_is_kept_and_implausible_ages_are_asked_again() -> None:
     assert interpret(item, "150", "en") is None
     assert interpret(item, "I'm 47 and my son is 20", "en") is None  # two ages far apart
     assert interpret(item, "a man in my fifties", "en") == "50_to_59"
+
+
+@pytest.mark.parametrize("language", sorted(CASES))
+def test_no_listed_agreement_with_a_negation_is_read_as_agreement(language: str) -> None:
+    """Every word of agreement and every "yes" of the language's word file, with every negation
+    before or after it: never an "agree" nor a "yes" to a red flag (asked again or disagreeing)."""
+    words = raw_words(language)
+    statement, red_flag = FLOW.item("sbt_5"), FLOW.item("rf_saddle_numbness")
+    misread = []
+    for agreement in [*words["stances"]["agree"], *words["yes"]]:
+        for negation in words["negation"]:
+            for text in (f"{negation} {agreement}", f"{agreement}, {negation} it", f"{agreement} {negation}"):
+                if interpret(statement, text, language) == "agree" or interpret(red_flag, text, language) is True:
+                    misread.append(text)
+    assert misread == []

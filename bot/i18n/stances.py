@@ -8,7 +8,8 @@ Negation must never turn into agreement, so the rules are deliberately one-sided
 - agreement with a negation anywhere else in the answer ("yes, I can't walk far") is asked again:
   the negation may belong to the statement, and only the patient can say;
 - agreement and disagreement together, or "I don't know", are asked again;
-- a hedge ("sort of", "somewhat", "maybe", "sometimes") gets a short question with the two options;
+- a hedge ("sort of", "somewhat", "maybe", "sometimes") gets a short question with the two options,
+  unless a negation comes with it ("maybe not"): that is asked again;
 - how often, for statements about the last two weeks: "every day" or "most days" agrees, "now and
   then" is a hedge (bot/i18n/frequencies.py); "never" is listed as disagreement.
 
@@ -17,10 +18,10 @@ Words are in ``stances:`` and ``negation:`` of bot/i18n/words/<lang>.yml.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import List, Optional
+from typing import FrozenSet, List, Optional
 
 from bot.i18n.frequencies import read_frequency
-from bot.i18n.reading import Lexicon, Reading, phrases, raw_words
+from bot.i18n.reading import Lexicon, Reading, phrases, prepare, raw_words
 
 AGREE, DISAGREE, HEDGE, ASK = "agree", "disagree", "hedge", "ask"
 # Times a week from which "how often" is agreement ("most days" and more).
@@ -35,6 +36,21 @@ def _lexicon(language: str) -> Lexicon:
     return Lexicon(language, {"AGREE": phrases(spec, "agree"), "DISAGREE": phrases(spec, "disagree"),
                               "HEDGE": phrases(spec, "hedge"), "UNSURE": [str(w) for w in raw["unsure"]],  # type: ignore[union-attr]
                               "NEG": [str(w) for w in raw["negation"]]})  # type: ignore[union-attr]
+
+
+@lru_cache(maxsize=None)
+def _negative_words(language: str) -> FrozenSet[str]:
+    """Single words that negate or refuse ("not", "nie", "ikke", "no"), wherever they stand."""
+    raw = raw_words(language)
+    listed = [*(str(w) for w in raw["negation"]), *(str(w) for w in raw["no"]),  # type: ignore[union-attr]
+              *phrases(dict(raw["stances"]), "disagree")]  # type: ignore[arg-type]
+    return frozenset(prepare(w) for w in listed if len(prepare(w).split()) == 1)
+
+
+def has_negative_word(text: str, language: str) -> bool:
+    """Whether any word of the text negates or refuses, even inside a longer phrase ("ikke helt
+    sikkert", "nie może być"): a "yes" read from such a text is asked again."""
+    return not _negative_words(language).isdisjoint(prepare(text).replace(",", " ").split())
 
 
 def stance(text: str, language: str) -> Optional[str]:
@@ -60,8 +76,8 @@ def stance(text: str, language: str) -> Optional[str]:
         elif label == "NEG" and not any(other in ("AGREE", "DISAGREE")
                                         for other in labels[index + 1:index + 1 + _NEGATION_WINDOW]):
             free_negation = True
-    if "HEDGE" in labels:
-        return HEDGE
+    if "HEDGE" in labels:  # "maybe not": the negation leaves nothing to offer, asked again
+        return ASK if free_negation else HEDGE
     if agree and disagree:
         return ASK
     if agree:
