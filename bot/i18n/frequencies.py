@@ -102,6 +102,11 @@ def read_frequency(text: str, language: str) -> Optional[Frequency]:
                 habits.append(label)
             i = j
             continue
+        if label == "PER_UNIT":  # "täglich", "tjedno" on their own: once a day, once a week
+            weeks = WEEKS[words.units[symbols[i][1]]]
+            rates.append(Span(1 / weeks, 1 / weeks))
+            i += 1
+            continue
         if label == "EVERY":  # "every day", "every few months", "every other week"
             j = i + 1
             low = high = 1.0
