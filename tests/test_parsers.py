@@ -166,6 +166,25 @@ def test_one_option_answers_and_several_are_offered_as_buttons() -> None:
     assert candidates(FLOW.item("sbt_1"), "yes, I can't walk far", "en") == []
 
 
+@pytest.mark.parametrize("language,text", [
+    ("en", "I don't walk far"), ("en", "no, I can't walk far"), ("en", "I do walk a lot"),
+    ("en", "not really able to walk far"), ("es", "no puedo caminar mucho"), ("pt", "não consigo andar"),
+    ("pl", "w ogóle nie mogę chodzić"), ("hr", "ne mogu dugo hodati"), ("de", "nein, ich kann nicht weit gehen"),
+    ("it", "no, non riesco a camminare"), ("fr", "non, je ne peux pas marcher"), ("nl", "nee, ik kan niet ver lopen")])
+def test_a_negated_statement_is_asked_again_not_read_as_disagreement(language: str, text: str) -> None:
+    """To "I have only walked short distances", "I can't walk far" agrees: a negation that belongs
+    to the statement must not become the answer's."""
+    assert reading(FLOW.item("sbt_3"), text, language) == []
+
+
+@pytest.mark.parametrize("language,text,expected", [
+    ("en", "no it stays in my back", D), ("en", "yes I do", A), ("en", "I do", A), ("en", "no I don't", D),
+    ("en", "nope, not at all", D), ("es", "no, para nada", D), ("pl", "nie", D), ("hr", "nisam", D),
+    ("de", "habe ich nicht", D)])
+def test_plain_answers_and_echoes_on_their_own_are_read(language: str, text: str, expected: List[str]) -> None:
+    assert reading(FLOW.item("sbt_3"), text, language) == expected
+
+
 @pytest.mark.parametrize("text", ["I don't agree", "not true", "that's not right", "I don't think so",
                                   "definitely not", "no it doesn't", "not at all"])
 def test_a_negation_is_never_read_as_agreement(text: str) -> None:

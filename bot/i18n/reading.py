@@ -76,9 +76,9 @@ class Lexicon:
             if docs:
                 self.matcher.add(label, docs)
 
-    def symbols(self, text: str) -> List[Symbol]:
+    def symbols(self, text: str, punctuation: bool = False) -> List[Symbol]:
         """The text as symbols: a label for each longest listed phrase, NUM for a number in digits,
-        WORD for any other word (punctuation is dropped)."""
+        WORD for any other word; punctuation is dropped, or kept as SEP when asked for."""
         doc = self.nlp.make_doc(prepare(text))  # type: ignore[attr-defined]
         matches = self.matcher(doc)
         labels: Dict[Tuple[int, int], str] = {}
@@ -98,6 +98,8 @@ class Lexicon:
                 symbols.append(("NUM", token.text))
             elif not token.is_punct:
                 symbols.append(("WORD", token.text))
+            elif punctuation:
+                symbols.append(("SEP", token.text))
             i += 1
         return symbols
 

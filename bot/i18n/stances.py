@@ -6,7 +6,11 @@ Negation must never turn into agreement, so the rules are deliberately one-sided
 - a word of agreement right after a negation ("not true", "don't agree") disagrees; a word of
   disagreement after a negation ("not wrong", "don't disagree") is asked again;
 - agreement with a negation anywhere else in the answer ("yes, I can't walk far") is asked again:
-  the negation may belong to the statement, and only the patient can say;
+  the negation may belong to the statement, and only the patient can say; so is a negation with
+  more words after it ("no, I can't walk far", "no puedo caminar", "w ogóle nie mogę chodzić":
+  where "no" is also "not", the words after it are the statement, negated);
+- an echo of the statement ("I do", "it doesn't", "det har jeg ikke") answers only on its own:
+  "I don't walk far" is asked again;
 - agreement and disagreement together, or "I don't know", are asked again;
 - a hedge ("sort of", "somewhat", "maybe", "sometimes") gets a short question with the two options,
   unless a negation comes with it ("maybe not"): that is asked again;
@@ -34,8 +38,17 @@ def _lexicon(language: str) -> Lexicon:
     raw = raw_words(language)
     spec = dict(raw["stances"])  # type: ignore[arg-type]
     return Lexicon(language, {"AGREE": phrases(spec, "agree"), "DISAGREE": phrases(spec, "disagree"),
+                              "ECHO_AGREE": phrases(spec, "agree_echo"),
+                              "ECHO_DISAGREE": phrases(spec, "disagree_echo"),
                               "HEDGE": phrases(spec, "hedge"), "UNSURE": [str(w) for w in raw["unsure"]],  # type: ignore[union-attr]
                               "NEG": [str(w) for w in raw["negation"]]})  # type: ignore[union-attr]
+
+
+@lru_cache(maxsize=None)
+def _negations(language: str) -> FrozenSet[str]:
+    """The language's single-word negations ("not", "nicht", and "no" where it also means not)."""
+    return frozenset(prepare(str(w)) for w in raw_words(language)["negation"]  # type: ignore[union-attr]
+                     if len(prepare(str(w)).split()) == 1)
 
 
 @lru_cache(maxsize=None)
@@ -43,7 +56,7 @@ def _negative_words(language: str) -> FrozenSet[str]:
     """Single words that negate or refuse ("not", "nie", "ikke", "no"), wherever they stand."""
     raw = raw_words(language)
     listed = [*(str(w) for w in raw["negation"]), *(str(w) for w in raw["no"]),  # type: ignore[union-attr]
-              *phrases(dict(raw["stances"]), "disagree")]  # type: ignore[arg-type]
+              *phrases(dict(raw["stances"]), "disagree"), *phrases(dict(raw["stances"]), "disagree_echo")]  # type: ignore[arg-type]
     return frozenset(prepare(w) for w in listed if len(prepare(w).split()) == 1)
 
 
@@ -56,26 +69,38 @@ def has_negative_word(text: str, language: str) -> bool:
 def stance(text: str, language: str) -> Optional[str]:
     """``agree``, ``disagree``, ``hedge`` or ``ask`` (something was said that cannot be read
     safely); None when the text says nothing of agreement."""
-    symbols = _lexicon(language).symbols(text)
+    symbols = _lexicon(language).symbols(text, punctuation=True)
     labels = [label for label, _ in symbols]
     if "UNSURE" in labels:
         return ASK
+    negations = _negations(language)
+    for index, (label, phrase) in enumerate(symbols):
+        # "no puedo", "nie mogę", "not really able to": a negating answer word with the statement
+        # right after it negates the statement, it does not answer it.
+        if label in ("AGREE", "DISAGREE") and index + 1 < len(symbols) and labels[index + 1] == "WORD" \
+                and not negations.isdisjoint(phrase.split()):
+            labels[index] = "NEG"
+    content = "WORD" in labels
+    if content and any(label.startswith("ECHO_") for label in labels):
+        return ASK  # "I do walk a lot", "I don't walk far": the echo belongs to a statement
     agree = disagree = 0
     free_negation = False
     for index, label in enumerate(labels):
         after_negation = "NEG" in labels[max(0, index - _NEGATION_WINDOW):index]
-        if label == "AGREE":
+        if label in ("AGREE", "ECHO_AGREE"):
             if after_negation:
                 disagree += 1
             else:
                 agree += 1
-        elif label == "DISAGREE":
+        elif label in ("DISAGREE", "ECHO_DISAGREE"):
             if after_negation:
                 return ASK  # "not wrong", "I don't disagree": a double negation is not read
             disagree += 1
-        elif label == "NEG" and not any(other in ("AGREE", "DISAGREE")
+        elif label == "NEG" and not any(other in ("AGREE", "DISAGREE", "ECHO_AGREE", "ECHO_DISAGREE")
                                         for other in labels[index + 1:index + 1 + _NEGATION_WINDOW]):
             free_negation = True
+    if free_negation and content:
+        return ASK  # "no, I can't walk far": the negation may belong to the statement
     if "HEDGE" in labels:  # "maybe not": the negation leaves nothing to offer, asked again
         return ASK if free_negation else HEDGE
     if agree and disagree:
