@@ -193,7 +193,8 @@ def test_a_negation_is_never_read_as_agreement(text: str) -> None:
 
 @pytest.mark.parametrize("text,expected", [("yes a bit numb", True), ("no nothing like that", False),
                                            ("yes but I can't tell", None), ("I don't think so", False),
-                                           ("that's true", True), ("no, not that I know of", False)])
+                                           ("that's true", True), ("no, not that I know of", False),
+                                           ("no, I can't feel anything down there", None)])
 def test_yes_no_answers_are_checked_for_negation(text: str, expected: Optional[bool]) -> None:
     assert interpret(FLOW.item("rf_saddle_numbness"), text, "en") is expected
 

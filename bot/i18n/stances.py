@@ -28,6 +28,9 @@ from bot.i18n.frequencies import read_frequency
 from bot.i18n.reading import Lexicon, Reading, phrases, prepare, raw_words
 
 AGREE, DISAGREE, HEDGE, ASK = "agree", "disagree", "hedge", "ask"
+# Asked again because a negation belongs to a statement ("no, I can't feel it"): for a yes/no
+# question too, the "no" in it is not the answer.
+NEGATED = "negated"
 # Times a week from which "how often" is agreement ("most days" and more).
 AGREEING_RATE = 4.0
 _NEGATION_WINDOW = 2
@@ -67,8 +70,9 @@ def has_negative_word(text: str, language: str) -> bool:
 
 
 def stance(text: str, language: str) -> Optional[str]:
-    """``agree``, ``disagree``, ``hedge`` or ``ask`` (something was said that cannot be read
-    safely); None when the text says nothing of agreement."""
+    """``agree``, ``disagree``, ``hedge``, ``ask`` (something was said that cannot be read
+    safely) or ``negated`` (asked again: a negated statement, not an answer); None when the text
+    says nothing of agreement."""
     symbols = _lexicon(language).symbols(text, punctuation=True)
     labels = [label for label, _ in symbols]
     if "UNSURE" in labels:
@@ -82,9 +86,9 @@ def stance(text: str, language: str) -> Optional[str]:
             labels[index] = "NEG"
     content = "WORD" in labels
     if content and any(label.startswith("ECHO_") for label in labels):
-        return ASK  # "I do walk a lot", "I don't walk far": the echo belongs to a statement
+        return NEGATED if "ECHO_DISAGREE" in labels else ASK  # "I do walk a lot", "I don't walk far": the echo belongs to a statement
     agree = disagree = 0
-    free_negation = False
+    free_negation = negated_statement = False
     for index, label in enumerate(labels):
         after_negation = "NEG" in labels[max(0, index - _NEGATION_WINDOW):index]
         if label in ("AGREE", "ECHO_AGREE"):
@@ -99,8 +103,9 @@ def stance(text: str, language: str) -> Optional[str]:
         elif label == "NEG" and not any(other in ("AGREE", "DISAGREE", "ECHO_AGREE", "ECHO_DISAGREE")
                                         for other in labels[index + 1:index + 1 + _NEGATION_WINDOW]):
             free_negation = True
-    if free_negation and content:
-        return ASK  # "no, I can't walk far": the negation may belong to the statement
+            negated_statement = negated_statement or "WORD" in labels[index + 1:]
+    if negated_statement:
+        return NEGATED  # "no, I can't walk far": the negation belongs to a statement ("rather not" is none)
     if "HEDGE" in labels:  # "maybe not": the negation leaves nothing to offer, asked again
         return ASK if free_negation else HEDGE
     if agree and disagree:

@@ -10,7 +10,7 @@ from bot.i18n.durations import duration_bands
 from bot.i18n.frequencies import count_bands
 from bot.i18n.reading import Reading
 from bot.i18n.sites import site_codes
-from bot.i18n.stances import AGREE, DISAGREE, HEDGE, has_negative_word, stance, stance_codes
+from bot.i18n.stances import AGREE, DISAGREE, HEDGE, NEGATED, has_negative_word, stance, stance_codes
 from bot.questionnaires.model import Item
 
 Canonical = Union[bool, int, str]
@@ -45,14 +45,15 @@ def reading(item: Item, text: str, language: str) -> Reading:
 
 def _yes_or_no(text: str, language: str) -> Optional[bool]:
     """A yes/no answer. The listed words decide, and the stance reader may only take an answer away
-    (a negation anywhere in "yes, I can't feel it" is asked again; "no" with words of agreement
-    too) or read what the lists do not ("that's true", "I don't think so")."""
+    (a negation anywhere in "yes, I can't feel it" is asked again; "no" with words of agreement,
+    or with a negated statement after it, too) or read what the lists do not ("that's true",
+    "I don't think so")."""
     listed = parse_yes_no(text, language)
     found = stance(text, language)
     if listed is True:  # a negative word anywhere ("yes, I can't feel it") leaves it to the patient
         return True if found == AGREE or (found in (None, HEDGE) and not has_negative_word(text, language)) else None
-    if listed is False:  # a negation agrees with "no"; only words of agreement contradict it
-        return None if found == AGREE else False
+    if listed is False:  # "no, I can't feel anything there" may be a yes to numbness: asked again
+        return None if found in (AGREE, NEGATED) else False
     return {AGREE: True, DISAGREE: False}.get(found or "")
 
 
