@@ -158,7 +158,3 @@ def at_most_choices(codes: List[str]) -> List[str]:
     """``codes`` as a reading: too many to offer as buttons means asked again (no codes)."""
     return codes if len(codes) <= MAX_CHOICES else []
 
-
-def negated(symbols: Sequence[Symbol], index: int, window: int = 2, negation: str = "NEG") -> bool:
-    """Whether one of the ``window`` symbols before ``index`` is a negation ("not my neck")."""
-    return any(label == negation for label, _ in symbols[max(0, index - window):index])
