@@ -16,107 +16,43 @@ Nothing is guessed: a duration that fits one band answers the question; one on a
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import spacy
-import yaml
-from spacy.matcher import PhraseMatcher
-from spacy.util import filter_spans
-
-from bot.i18n.answers import WORDS_DIR
-from bot.i18n.catalog import normalise_language
+from bot.i18n.reading import INFINITY, Lexicon, Span, prepare, raw_words, value_range
 
 UNIT_DAYS = {"day": 1.0, "week": 7.0, "fortnight": 14.0, "month": 365.25 / 12, "half_year": 365.25 / 2,
              "year": 365.25}
 # A point this close to a band's border (relative) is on it: "13 weeks" is 3 months.
 BORDER_TOLERANCE = 0.03
-INFINITY = float("inf")
 MODIFIERS = ("under", "almost", "over", "just_over", "about")
-_TRANSLITERATE = str.maketrans({"æ": "ae", "ø": "o", "œ": "oe", "ß": "ss", "đ": "d", "ł": "l", "å": "a"})
-
-
-def prepare(text: str) -> str:
-    """Lower-case without accents, apostrophes as spaces ("plus d'un" -> "plus d un"), decimal commas
-    as points, digits apart from letters ("3months") and ranges spelled out ("2-3" -> "2 - 3")."""
-    lowered = unicodedata.normalize("NFKD", text.casefold().translate(_TRANSLITERATE))
-    plain = "".join(c for c in lowered if not unicodedata.combining(c))
-    plain = re.sub(r"['\u2019`]", " ", plain)
-    plain = re.sub(r"(\d),(\d)", r"\1.\2", plain)
-    plain = re.sub(r"(\d)\s*[-\u2013\u2014]\s*(\d)", r"\1 - \2", plain)
-    plain = re.sub(r"(\d)([^\W\d_])", r"\1 \2", plain)
-    return " ".join(plain.split())
-
-
-@dataclass(frozen=True)
-class Span:
-    """An interval of days; open ends exclude the end itself."""
-
-    low: float
-    high: float
-    low_open: bool = False
-    high_open: bool = False
-
-    @property
-    def is_point(self) -> bool:
-        return self.low == self.high
-
-
-def _quantity(raw: str) -> Tuple[float, float]:
-    low, _, high = raw.partition("-")
-    return float(low), float(high or low)
 
 
 @dataclass(frozen=True)
 class DurationWords:
-    nlp: object
-    matcher: PhraseMatcher
+    lexicon: Lexicon
     quantities: Dict[str, Tuple[float, float]]
     units: Dict[str, str]
 
 
 @lru_cache(maxsize=None)
 def _words(language: str) -> DurationWords:
-    language = normalise_language(language)
-    raw = yaml.load((WORDS_DIR / f"{language}.yml").read_text("utf-8"), Loader=yaml.BaseLoader)
+    raw = raw_words(language)
     spec = raw["durations"]
-    nlp = spacy.blank(language)
-    matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
-    quantities = {prepare(k): _quantity(v) for k, v in raw["numbers"].items() if int(v) > 0}
-    quantities.update({prepare(k): _quantity(v) for k, v in spec["quantities"].items()})
+    quantities = {prepare(k): value_range(v) for k, v in raw["numbers"].items() if int(v) > 0}
+    quantities.update({prepare(k): value_range(v) for k, v in spec["quantities"].items()})
     units = {prepare(phrase): unit for unit, phrases in spec["units"].items() for phrase in phrases}
     groups = {"QTY": list(quantities), "UNIT": list(units), "HALF": spec.get("and_a_half", []),
               "TO": [*spec["to"], "-"], "VAGUE": spec["vague"],
               **{m.upper(): spec.get(m, []) for m in MODIFIERS}}
-    for label, phrases in groups.items():
-        matcher.add(label, [nlp.make_doc(prepare(p)) for p in phrases if prepare(p)])
-    return DurationWords(nlp, matcher, quantities, units)
+    return DurationWords(Lexicon(language, groups), quantities, units)
 
 
 def _symbols(text: str, language: str) -> List[Tuple[str, str]]:
-    """The text as (label, words) symbols: QTY, UNIT, HALF, TO, VAGUE, a modifier, or WORD."""
-    words = _words(language)
-    doc = words.nlp.make_doc(prepare(text))  # type: ignore[attr-defined]
-    matches = words.matcher(doc)
-    labelled = {(start, end): doc.vocab.strings[match_id] for match_id, start, end in matches}
-    by_start = {span.start: span for span in filter_spans([doc[start:end] for _, start, end in matches])}
-    symbols: List[Tuple[str, str]] = []
-    i = 0
-    while i < len(doc):
-        span = by_start.get(i)
-        if span is not None:
-            symbols.append((labelled[(span.start, span.end)], span.text))
-            i = span.end
-            continue
-        token = doc[i]
-        if re.fullmatch(r"\d+(?:\.\d+)?", token.text) and float(token.text) > 0:
-            symbols.append(("NUM", token.text))
-        elif not token.is_punct:
-            symbols.append(("WORD", token.text))
-        i += 1
-    return symbols
+    """The text as (label, words) symbols: QTY, UNIT, HALF, TO, VAGUE, a modifier, NUM or WORD."""
+    return [("WORD", text) if label == "NUM" and float(text) == 0 else (label, text)
+            for label, text in _words(language).lexicon.symbols(text)]
 
 
 def _amount(symbol: Tuple[str, str], words: DurationWords) -> Tuple[float, float]:
