@@ -219,3 +219,23 @@ def test_no_listed_agreement_with_a_negation_is_read_as_agreement(language: str)
                 if interpret(statement, text, language) == "agree" or interpret(red_flag, text, language) is True:
                     misread.append(text)
     assert misread == []
+
+
+CONTRASTED = {
+    "en": "i had cancer but my weight is the same", "de": "ja, aber nur einmal",
+    "es": "si pero solo una vez", "fr": "oui mais juste une fois", "it": "si ma solo una volta",
+    "da": "ja men kun en gang", "sv": "ja men bara en gang", "nl": "ja maar maar een keer",
+    "pl": "tak ale tylko raz", "pt": "tive cancer ha anos mas o peso ta estavel",
+    "hr": "da ali samo jednom", "nb": "ja men bare en gang",
+}
+
+
+@pytest.mark.parametrize("language", sorted(CONTRASTED))
+def test_a_yes_or_no_with_a_but_is_asked_again(language: str) -> None:
+    """Two answers in one ("I had cancer, but my weight is the same") are never read as either;
+    the same words without the contrast still are."""
+    item = next(i for i in TriageFlow().items if i.id == "rf_cancer")
+    assert interpret(item, CONTRASTED[language], language) is None
+    plain_yes = {"en": "yes", "de": "ja", "es": "si", "fr": "oui", "it": "si", "da": "ja", "sv": "ja",
+                 "nl": "ja", "pl": "tak", "pt": "sim", "hr": "da", "nb": "ja"}[language]
+    assert interpret(item, plain_yes, language) is True

@@ -63,6 +63,18 @@ def _negative_words(language: str) -> FrozenSet[str]:
     return frozenset(prepare(w) for w in listed if len(prepare(w).split()) == 1)
 
 
+@lru_cache(maxsize=None)
+def _contrasts(language: str) -> FrozenSet[str]:
+    return frozenset(prepare(str(w)) for w in raw_words(language).get("contrast", []))  # type: ignore[union-attr]
+
+
+def has_contrast(text: str, language: str) -> bool:
+    """Whether the text sets one thing against another ("yes, but only once", "tive cancer, mas o
+    peso está estável"): a yes or no said with a "but" is not read as either."""
+    padded = f" {' '.join(prepare(text).replace(',', ' ').split())} "
+    return any(f" {word} " in padded for word in _contrasts(language))
+
+
 def has_negative_word(text: str, language: str) -> bool:
     """Whether any word of the text negates or refuses, even inside a longer phrase ("ikke helt
     sikkert", "nie może być"): a "yes" read from such a text is asked again."""

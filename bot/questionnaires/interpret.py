@@ -10,7 +10,7 @@ from bot.i18n.durations import duration_bands
 from bot.i18n.frequencies import count_bands
 from bot.i18n.reading import Reading
 from bot.i18n.sites import site_codes
-from bot.i18n.stances import AGREE, DISAGREE, HEDGE, NEGATED, has_negative_word, stance, stance_codes
+from bot.i18n.stances import AGREE, DISAGREE, HEDGE, NEGATED, has_contrast, has_negative_word, stance, stance_codes
 from bot.questionnaires.model import Item
 
 Canonical = Union[bool, int, str]
@@ -48,6 +48,8 @@ def _yes_or_no(text: str, language: str) -> Optional[bool]:
     (a negation anywhere in "yes, I can't feel it" is asked again; "no" with words of agreement,
     or with a negated statement after it, too) or read what the lists do not ("that's true",
     "I don't think so")."""
+    if has_contrast(text, language):  # "I had cancer, but my weight is the same": two answers in one
+        return None
     listed = parse_yes_no(text, language)
     found = stance(text, language)
     if listed is True:  # a negative word anywhere ("yes, I can't feel it") leaves it to the patient
