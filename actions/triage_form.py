@@ -123,7 +123,7 @@ class ValidateTriageForm(FormValidationAction):
         except Exception:  # storage down: the slots are cleared all the same, finish() never stores them
             logger.exception("could not forget answers %s", [i.id for i in gone])
         told = [i for i in gone if i.derived_from is None]
-        if told and flow().red_flag({k: v for k, v in so_far.items() if k not in {i.id for i in gone}}) is None:
+        if told and flow().red_flag(so_far) is None:
             send(dispatcher, [summary.dropped_message(told, language)])
         return {i.id: None for i in gone}
 

@@ -495,8 +495,12 @@ def test_the_summary_lists_the_answers_and_change_something_comes_back_to_it(sta
     p.tap("Agree")
     assert is_summary(p.asked) and t("summary.line", item=t("sbt_3.short"), answer=t("option.agree")) in p.asked
     assert summary_lines(p.asked)[:3] == lines[:3]
-    p.confirm()
-    assert p.texts[0] == t("result.low")
+    # At the summary, "go back" is the last question; a typed "no" offers the answers to change,
+    # and a typed yes is "That's right".
+    assert p.say("go back").texts == [t("go_back.previous"), t("outlook_offer.ask")]
+    assert is_summary(p.tap("No").asked)
+    assert p.say("no").texts == [t("change.which")]
+    assert p.say("yes").texts[0] == t("result.low")
     (stored,) = p.stored()
     assert stored.answer_codes["sbt_3"] == "agree" and stored.answer_codes["sbt_1"] == "agree"
 
