@@ -113,7 +113,7 @@ class ActionChangeAnswer(Action):
         language = language_of(tracker)
         request = summary.resolve_change(flow(), answers(tracker), language,
                                          chosen=button_code(tracker, intent=summary.CHANGE_INTENT),
-                                         text=typed_text(tracker))
+                                         text=typed_text(tracker), current=tracker.get_slot("requested_slot"))
         if request.item is not None:
             return [SlotSet(request.item.id, None), SlotSet("requested_slot", request.item.id)]
         if request.offer:

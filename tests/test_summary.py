@@ -94,6 +94,8 @@ def test_which_answer_to_change() -> None:
     # a question still to come
     halfway = {k: v for k, v in answers.items() if k not in ("pain_now", "outlook_offer")}
     assert summary.resolve_change(FLOW, halfway, "en", text="the pain question").message == "change.not_yet"
+    # ... unless it is the question being asked: then it is simply asked again
+    assert summary.resolve_change(FLOW, halfway, "en", text="the pain question", current="pain_now") == summary.ChangeRequest()
     assert summary.resolve_change(FLOW, {"consent": True, "research_consent": True}, "en", text="x").message == "change.nothing"
     # consent is no answer to revise here, even tapped
     assert summary.resolve_change(FLOW, answers, "en", chosen="consent").item is None

@@ -88,7 +88,8 @@ def chooser(items: Sequence[Item], language: str) -> Message:
 @dataclass(frozen=True)
 class ChangeRequest:
     """What "change an answer" leads to: ``item`` to ask again, else ``offer`` buttons to choose
-    from, else ``message`` (a msgid: not answered yet, nothing to change)."""
+    from, else ``message`` (a msgid: not answered yet, nothing to change); none of them: the
+    question being asked is asked again."""
 
     item: Optional[Item] = None
     offer: Sequence[Item] = ()
@@ -96,9 +97,11 @@ class ChangeRequest:
 
 
 def resolve_change(flow: TriageFlow, answers: Mapping[str, Any], language: str,
-                   chosen: Optional[str] = None, text: Optional[str] = None) -> ChangeRequest:
+                   chosen: Optional[str] = None, text: Optional[str] = None,
+                   current: Optional[str] = None) -> ChangeRequest:
     """Which answer the patient wants to change: a tapped item, or the question their words name
-    ("the sleep question"); if several answers fit, or none is named, they choose from buttons."""
+    ("the sleep question"); if several answers fit, or none is named, they choose from buttons.
+    Naming ``current``, the question being asked, changes nothing: it is simply asked again."""
     answered = changeable(flow, answers)
     if not answered:
         return ChangeRequest(message=NOTHING_TO_CHANGE)
@@ -111,6 +114,8 @@ def resolve_change(flow: TriageFlow, answers: Mapping[str, Any], language: str,
         return ChangeRequest(item=named_answered[0])
     if named_answered:
         return ChangeRequest(offer=named_answered)
+    if current in named:
+        return ChangeRequest()
     if named:  # a question still to come: it will be asked
         return ChangeRequest(message=NOT_ASKED_YET)
     return ChangeRequest(offer=answered)
