@@ -20,6 +20,7 @@ from bot.paths import PROJECT_ROOT
 from bot.triage.result import ResultDelivery
 from bot.triage.slots import SlotRule, slot_rules as rules_for
 from bot.triage.service import TriageService, answers_from
+from bot.triage.summary import is_change_payload
 
 logger = logging.getLogger(__name__)
 
@@ -189,12 +190,14 @@ def requested_before_latest_message(tracker: Tracker) -> Optional[str]:
 
 def answer_buttons_sent_this_turn(tracker: Tracker) -> bool:
     """Whether answer buttons went out since the patient's latest message (a clarifying question
-    from the validator): the form's ask action then adds no second question. (The language
-    chooser's buttons are no answer: the question follows it.)"""
+    from the validator, or the buttons to choose which answer to change): the form's ask action
+    then adds no second question. (The language chooser's buttons are no answer: the question
+    follows it.)"""
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             return False
         buttons = (event.get("data") or {}).get("buttons") or [] if event.get("event") == "bot" else []
-        if any(str(b.get("payload", "")).startswith("/answer") for b in buttons):
+        if any(str(b.get("payload", "")).startswith("/answer") or is_change_payload(str(b.get("payload", "")))
+               for b in buttons):
             return True
     return False

@@ -29,7 +29,8 @@ from bot.followup.service import offer as followup_offer
 from bot.i18n.answers import parse_yes_no
 from bot.i18n.catalog import supported_language, translate
 from bot.i18n.languages import named_language
-from bot.triage import replies
+from bot.triage import replies, summary
+from bot.triage.summary import SUMMARY_STEP
 from bot.triage.service import TriageOutcome
 
 logger = logging.getLogger(__name__)
@@ -90,12 +91,39 @@ class ActionGoBack(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         language = language_of(tracker)
         current = tracker.get_slot("requested_slot")
-        previous = flow().previous_item(current, answers(tracker)) if current else None
+        if current == SUMMARY_STEP:  # at the summary, "go back" is the last question
+            given = summary.changeable(flow(), answers(tracker))
+            previous = given[-1] if given else None
+        else:
+            previous = flow().previous_item(current, answers(tracker)) if current else None
         if previous is None:
             dispatcher.utter_message(text=translate(language, "go_back.first"))
             return []
         dispatcher.utter_message(text=translate(language, "go_back.previous"))
         return [SlotSet(previous.id, None), SlotSet("requested_slot", previous.id)]
+
+
+class ActionChangeAnswer(Action):
+    """"Change my answer about sleep", "go back to the pain question", or the summary's "Change
+    something": the named (or tapped) answer is cleared so the form asks it next; every other
+    answer stays, so afterwards the form goes on where the patient was (the next open question,
+    or the summary). Unnamed or ambiguous: buttons to choose from; not yet asked: said so."""
+
+    def name(self) -> Text:
+        return "action_change_answer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        language = language_of(tracker)
+        request = summary.resolve_change(flow(), answers(tracker), language,
+                                         chosen=button_code(tracker, intent=summary.CHANGE_INTENT),
+                                         text=typed_text(tracker), current=tracker.get_slot("requested_slot"))
+        if request.item is not None:
+            return [SlotSet(request.item.id, None), SlotSet("requested_slot", request.item.id)]
+        if request.offer:
+            send(dispatcher, [summary.chooser(request.offer, language)])
+        elif request.message:
+            dispatcher.utter_message(text=translate(language, request.message))
+        return []
 
 
 class ActionPause(Action):
@@ -150,7 +178,7 @@ class ActionConfirmStartOver(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         language = language_of(tracker)
         code = tracker.get_slot("reference_code")
-        given = [i for i in flow().answered_on_path(answers(tracker)) if i.id != "consent" and not i.derived_from]
+        given = [i for i in flow().answered_on_path(answers(tracker)) if i.id not in summary.NOT_CHANGEABLE and not i.derived_from]
         if code:
             text = translate(language, "start_over.confirm_after_result", reference_code=code)
         elif given:
@@ -184,7 +212,7 @@ class ActionBack(Action):
 
 class ActionStartOver(Action):
     """The reply to "start over?": only a yes (the button, or a typed yes) clears the answers and
-    starts a new triage (consent and language stay unless consent was declined); anything else
+    starts a new triage (consent, research consent and language stay unless consent was declined); anything else
     keeps everything and goes back to where the patient was."""
 
     def name(self) -> Text:
@@ -198,17 +226,20 @@ class ActionStartOver(Action):
                 return [SlotSet("stage", "done")]
             return [SlotSet("stage", "declined" if tracker.get_slot("consent") is False else "new")]
         service().start_over(tracker.sender_id)
+        # Consent and research consent are the patient's standing choices, not answers of this
+        # triage: they stay (a declined consent does not, so the next triage asks again).
         keep_consent = tracker.get_slot("consent") is True
         cleared = [
             SlotSet(item.id, None)
             for item in flow().items
-            if not (item.id == "consent" and keep_consent)
+            if not (item.id in summary.NOT_CHANGEABLE and keep_consent)
         ]
         if keep_consent:
             dispatcher.utter_message(text=translate(language, "start_over.done"))
         return [
             *cleared,
             *(SlotSet(name, None) for name in RESULT_SLOTS),
+            SlotSet(SUMMARY_STEP, None),
             SlotSet("requested_slot", None),
             SlotSet("stage", "new"),
         ]

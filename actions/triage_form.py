@@ -17,6 +17,7 @@ from actions.common import (
     channel_of,
     clinic_hint,
     flow,
+    language_of,
     latest_intent,
     refused_payload,
     requested_before_latest_message,
@@ -27,9 +28,11 @@ from actions.common import (
     typed_text,
 )
 from bot.i18n.catalog import translate
+from bot.i18n.answers import parse_yes_no
 from bot.questionnaires.interpret import candidates
 from bot.questionnaires.model import Item
-from bot.triage import replies
+from bot.triage import replies, summary
+from bot.triage.summary import SUMMARY_STEP
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +51,9 @@ class ValidateTriageForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> List[Text]:
-        return [item.id for item in flow().required_items(answers(tracker))]
+        so_far = answers(tracker)
+        steps = [item.id for item in flow().required_items(so_far)]
+        return steps + [SUMMARY_STEP] if summary.has_summary(flow(), so_far) else steps
 
     def __getattr__(self, name: str) -> Any:
         prefix = "validate_"
@@ -94,6 +99,7 @@ class ValidateTriageForm(FormValidationAction):
                 pain_site=tracker.get_slot("pain_site"),
                 clinic_code=clinic_hint(tracker),
                 typed=typed_text(tracker) if tapped is None else None,
+                research_consent=research if isinstance(research := tracker.get_slot("research_consent"), bool) else None,
             )
         except Exception:  # storage down: keep the conversation alive and ask again
             logger.exception("could not store the answer to %s", item.id)
@@ -105,7 +111,49 @@ class ValidateTriageForm(FormValidationAction):
             return {item.id: None, "language": language}
         # Items that follow from this answer (STarT MSK's duration item) are set with it.
         derived = flow().derived_by(item.id, canonical, answers(tracker))
-        return {item.id: canonical, **derived, "language": language}
+        dropped = self.drop_answers_off_the_path(
+            tracker, dispatcher, {**answers(tracker), item.id: canonical, **derived}, language)
+        return {item.id: canonical, **derived, **dropped, "language": language}
+
+    @staticmethod
+    def drop_answers_off_the_path(tracker: Tracker, dispatcher: CollectingDispatcher,
+                                  so_far: Dict[str, Any], language: str) -> Dict[str, None]:
+        """A changed answer that moves the patient onto another path (another pain site, "no" to
+        the outlook) drops the answers no longer on it, and says which; every other answer stays.
+        (Not before urgent advice: a red flag's advice comes at once and alone.)"""
+        gone = flow().off_path(so_far)
+        if not gone:
+            return {}
+        try:
+            service().forget_answers(tracker.sender_id, [i.id for i in gone])
+        except Exception:  # storage down: the slots are cleared all the same, finish() never stores them
+            logger.exception("could not forget answers %s", [i.id for i in gone])
+        told = [i for i in gone if i.derived_from is None]
+        if told and flow().red_flag(so_far) is None:
+            send(dispatcher, [summary.dropped_message(told, language)])
+        return {i.id: None for i in gone}
+
+    def validate_summary_confirmed(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> Dict[Text, Any]:
+        """"That's right" (the button, or a typed yes) lets the result follow; a typed no offers
+        the answers to change; anything else shows the summary again."""
+        if value is None:
+            return {SUMMARY_STEP: None}
+        if requested_before_latest_message(tracker) != SUMMARY_STEP:
+            return {SUMMARY_STEP: True if value is True else None}
+        language = language_of(tracker)
+        tapped = button_code(tracker)
+        said = {"yes": True, "no": False}.get(tapped) if tapped is not None else parse_yes_no(str(value), language)
+        if said is True:
+            return {SUMMARY_STEP: True}
+        if said is False:
+            send(dispatcher, [summary.chooser(summary.changeable(flow(), answers(tracker)), language)])
+        return {SUMMARY_STEP: None}
 
 
 class AskItem(Action):
@@ -136,6 +184,21 @@ class AskItem(Action):
         send(dispatcher, replies.question(item, language, intros, language_button=first,
                                           progress=flow().progress(item.id, so_far)))
         return events
+
+
+class AskSummary(Action):
+    """The form's last step: the answers in one message, "That's right" / "Change something"."""
+
+    def name(self) -> Text:
+        return f"action_ask_{SUMMARY_STEP}"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        if answer_buttons_sent_this_turn(tracker):  # the buttons to choose an answer are showing
+            return []
+        send(dispatcher, [summary.summary(flow(), answers(tracker), language_of(tracker))])
+        return []
 
 
 # Rasa SDK registers every Action subclass it can find: create one asking action per item.

@@ -36,22 +36,24 @@ from bot.store.migrate import upgrade
 from tests.conftest import make_settings
 from tests.e2e.servers import RunningStack, ensure_model, free_port, http
 
-# A low-risk back-pain triage typed from greeting to reference code and care plan: 22 messages
-# (the last one is answered with the result, the care plan and its PDF).
+# A low-risk back-pain triage typed from greeting to reference code and care plan: 23 messages
+# (the last one, "yes" to the summary of answers, is answered with the result, the care plan and its PDF).
 BACKTALK_SCRIPT = [
     "hi", "yes", "no", "low back",  # greeting, consent, research consent, pain site
     *["no"] * 6,  # the six low-back red flags
     "two weeks",  # episode duration
     "agree", "disagree", "disagree", "agree", "disagree", "disagree", "agree", "disagree",  # STarT Back 1-8
     "slightly", "4", "no thanks",  # bothersomeness, pain now, no outlook
+    "yes",  # the summary of answers: that's right
 ]
 # The same patient accepting the outlook (answers as the buttons send them, then typed): their last
 # message is answered with the result, the prediction and its graph, the care plan and its PDF.
 OUTLOOK_SCRIPT = [
-    *BACKTALK_SCRIPT[:-1], "yes",
+    *BACKTALK_SCRIPT[:-2], "yes",
     '/answer{"code": "40_to_49"}', '/answer{"code": "female"}', '/answer{"code": "once_or_twice"}',
     "yes", "yes", "no", "yes", "no", "no",  # function items
     '/answer{"code": "unsure"}', '/answer{"code": "working"}', "3 days", '/answer{"code": "unsure"}',
+    "yes",  # the summary of answers
 ]
 # The moodbot's happy path, cycled to as many messages as BackTalk's script so both bots see the
 # same number of turns per conversation.

@@ -6,10 +6,12 @@ Two low-risk low-back conversations run through the real Rasa server and action 
 SQLite database, as the e2e tests): one taps a button for every question (after typing "hi"), one
 types every answer as patients do (the script of tests/e2e/test_conversations.py's typed triage).
 It prints the turns (messages the patient sends) against the questions on their path (goal: at
-most four more turns than questions), the characters typed and read, the time the servers took,
-and a modelled patient time to the result (the result and care plan are counted apart): reading at 15 characters a second (about 180 words a minute), a tap
-2 seconds, typing on a phone at 3 characters a second plus 1 second to send (goal by tapping:
-under 3 minutes). Nothing is asserted: the figures are recorded.
+most four more turns than questions; the greeting and "That's right" at the summary of answers
+are two of the four), the characters typed and read (the summary's apart), the time the servers
+took, and a modelled patient time to the result (the result and care plan are counted apart):
+reading at 15 characters a second (about 180 words a minute), a tap 2 seconds, typing on a phone
+at 3 characters a second plus 1 second to send (goal by tapping: under 3 minutes), split into
+reading, tapping and typing so what dominates shows. Nothing is asserted: the figures are recorded.
 """
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ from typing import Any, Dict, List
 
 from bot.questionnaires.flow import TriageFlow
 from bot.store.migrate import upgrade
+from bot.i18n.catalog import translate
 from bot.triage.replies import answer_payload
+from bot.triage.summary import SUMMARY_STEP
 from tests.conftest import make_settings
 from tests.e2e.servers import RunningStack, ensure_model
 
@@ -29,12 +33,13 @@ READ_CHARS_PER_SECOND = 15.0
 TAP_SECONDS = 2.0
 TYPE_CHARS_PER_SECOND = 3.0
 SEND_SECONDS = 1.0
-LOW_BACK = {"consent": True, "pain_site": "low_back"}
+LOW_BACK = {"consent": True, "research_consent": False, "pain_site": "low_back", "outlook_offer": False}
 TAPS = {"consent": "yes", "pain_site": "low_back", "episode_duration": "1_to_3_months", "sbt_9": "slightly",
-        "pain_now": "3", "outlook_offer": "no"}
-TYPED = ["hi", "yeah", "my lower back", "no", "nope", "n", "not really", "no", "No.", "about two weeks",
+        "pain_now": "3", "outlook_offer": "no", SUMMARY_STEP: "yes"}
+TYPED = ["hi", "yeah", "no", "my lower back", "no", "nope", "n", "not really", "no", "No.", "about two weeks",
          "disagree", "i don't agree", "nope", "no", "disagree", "no", "not really", "nah", "a little",
-         "two out of ten", "no thanks"]
+         "two out of ten", "no thanks", "that's right"]
+SUMMARY_INTRO = translate("en", "summary.intro")
 
 
 @dataclass
@@ -46,14 +51,26 @@ class Run:
     read_chars: int = 0
     # The last reply is the result and the care plan: read after the triage is finished.
     result_chars: int = 0
+    # The summary of answers before the result (part of read_chars).
+    summary_chars: int = 0
     server_seconds: float = 0.0
+
+    @property
+    def reading_seconds(self) -> float:
+        return (self.read_chars - self.result_chars) / READ_CHARS_PER_SECOND
+
+    @property
+    def tapping_seconds(self) -> float:
+        return self.taps * TAP_SECONDS
+
+    @property
+    def typing_seconds(self) -> float:
+        return self.typed_chars / TYPE_CHARS_PER_SECOND + (self.turns - self.taps) * SEND_SECONDS
 
     @property
     def patient_seconds(self) -> float:
         """Time to the result: reading the questions, tapping or typing (not reading the result)."""
-        typing = self.typed_chars / TYPE_CHARS_PER_SECOND + (self.turns - self.taps) * SEND_SECONDS
-        read = self.read_chars - self.result_chars
-        return read / READ_CHARS_PER_SECOND + self.taps * TAP_SECONDS + typing
+        return self.reading_seconds + self.tapping_seconds + self.typing_seconds
 
 
 def converse(stack: RunningStack, run: Run, sender: str, message: str, tapped: bool) -> List[Dict[str, Any]]:
@@ -65,6 +82,7 @@ def converse(stack: RunningStack, run: Run, sender: str, message: str, tapped: b
     run.typed_chars += 0 if tapped else len(message)
     run.result_chars = sum(len(m.get("text") or "") for m in reply)
     run.read_chars += run.result_chars
+    run.summary_chars += sum(len(m.get("text") or "") for m in reply if (m.get("text") or "").startswith(SUMMARY_INTRO))
     return reply
 
 
@@ -96,11 +114,15 @@ def main() -> None:
         runs = [by_tapping(stack), by_typing(stack)]
     finally:
         stack.stop()
-    print(f"low-back triage, {questions} questions on the path (goal: at most {questions + 4} turns)")
-    print(f"{'':<9}{'turns':>7}{'taps':>6}{'typed':>7}{'read':>7}{'result':>8}{'server s':>10}{'to result min':>15}")
+    print(f"low-back triage, {questions} questions on the path, then the summary of answers "
+          f"(goal: at most {questions + 4} turns)")
+    print(f"{'':<9}{'turns':>7}{'taps':>6}{'typed':>7}{'read':>7}{'summary':>9}{'result':>8}{'server s':>10}"
+          f"{'read min':>10}{'tap min':>9}{'type min':>10}{'to result min':>15}")
     for run in runs:
         print(f"{run.name:<9}{run.turns:>7}{run.taps:>6}{run.typed_chars:>7}{run.read_chars - run.result_chars:>7}"
-              f"{run.result_chars:>8}{run.server_seconds:>10.1f}{run.patient_seconds / 60:>15.1f}")
+              f"{run.summary_chars:>9}{run.result_chars:>8}{run.server_seconds:>10.1f}"
+              f"{run.reading_seconds / 60:>10.1f}{run.tapping_seconds / 60:>9.1f}{run.typing_seconds / 60:>10.1f}"
+              f"{run.patient_seconds / 60:>15.1f}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional
 
 from bot.i18n.languages import named_language
 from bot.questionnaires.flow import TriageFlow
+from bot.triage.summary import SUMMARY_STEP, has_summary
 
 FLOW = TriageFlow()
 BACK_FLAGS = [i.id for i in FLOW.required_items({"consent": True, "research_consent": True, "pain_site": "low_back"}) if i.id.startswith("rf_")]
@@ -52,8 +53,9 @@ class Story:
         self.lines += [f"    - {k}: {'null' if v is None else _scalar(v)}" for k, v in slots.items()]
 
     def _request_next(self) -> None:
+        """The next open item; after the last one, the summary step (not after a red flag)."""
         nxt = FLOW.next_item(self.answers)
-        self.requested = nxt.id if nxt else None
+        self.requested = nxt.id if nxt else (SUMMARY_STEP if has_summary(FLOW, self.answers) else None)
         self._slots(requested_slot=self.requested)
 
     def start(self, text: str = "hi", intent: str = "answer") -> "Story":
@@ -71,9 +73,13 @@ class Story:
         else:
             self._user(text, intent)
         self._action("triage_form")
-        self._slots(**{self.requested: value})
+        dropped: Dict[str, Any] = {}
         if value is not None:
             self.answers[self.requested] = value
+            # A changed answer that moves the patient onto another path drops the answers off it.
+            dropped = {item.id: None for item in FLOW.off_path(self.answers)}
+            self.answers = {k: v for k, v in self.answers.items() if k not in dropped}
+        self._slots(**{self.requested: value}, **dropped)
         self._request_next()
         if self.requested is None:
             self.lines.append("  - active_loop: null")
@@ -86,7 +92,44 @@ class Story:
             self.answer(text, "answer", value, button=button)
         return self
 
+    def confirm(self, text: Optional[str] = None) -> "Story":
+        """At the summary: "That's right" (tapped, or ``text`` typed) ends the form."""
+        assert self.requested == SUMMARY_STEP, self.requested
+        if text is None:
+            self._user(None, "answer", {"code": "yes"})
+        else:
+            self._user(text, "answer")
+        self._action("triage_form")
+        self._slots(**{SUMMARY_STEP: True})
+        self.requested = None
+        self._slots(requested_slot=None)
+        self.lines.append("  - active_loop: null")
+        return self
+
+    def change(self, text: Optional[str], item_id: Optional[str] = None, tapped: Optional[str] = None) -> "Story":
+        """"Change my answer about …" typed, or the summary's "Change something" (``text`` None),
+        or a tapped answer from the buttons it offers (``tapped``): the named item is cleared and
+        asked; otherwise the buttons are shown and the same step stays open."""
+        if tapped is not None:
+            self._user(None, "change_answer", {"code": tapped})
+        elif text is None:
+            self._user(None, "change_answer")
+        else:
+            self._user(text, "change_answer")
+        self._action("action_change_answer")
+        target = tapped or item_id
+        if target is not None:
+            self._slots(**{target: None}, requested_slot=target)
+            self.answers.pop(target, None)
+            self.requested = target
+        self._action("triage_form")
+        self._slots(requested_slot=self.requested)
+        return self
+
     def result(self, **slots: Any) -> "Story":
+        """The result; at the summary, "That's right" is tapped first."""
+        if self.requested == SUMMARY_STEP:
+            self.confirm()
         self._action("action_triage_result")
         self._slots(**slots)
         return self
@@ -150,11 +193,14 @@ class Story:
         return self
 
     def start_over(self, text: str = "start over") -> "Story":
-        """Asking, then tapping "Yes, start over": the answers go, consent stays."""
+        """Asking, then tapping "Yes, start over": the answers go, consent and research consent stay."""
         self.ask_to_start_over(text)
         self._user(None, "answer", {"code": "yes"})
         self._action("action_start_over")
-        self.answers = {k: v for k, v in self.answers.items() if k == "consent" and v is True}
+        if self.answers.get("consent") is True:
+            self.answers = {k: v for k, v in self.answers.items() if k in ("consent", "research_consent")}
+        else:
+            self.answers = {}
         return self._back_into_the_form()
 
     def keep_answers(self, text: str = "no", stage: str = "new") -> "Story":
@@ -272,7 +318,7 @@ def stories() -> List[Story]:
         .stop().resume_with_yes().answers_in_turn({"rf_bladder_bowel": False}),
         Story("start over mid-questionnaire")
         .start().answers_in_turn({"consent": True, "research_consent": True, "pain_site": "neck"})
-        .start_over().answers_in_turn({"research_consent": False, "pain_site": "low_back"}),
+        .start_over().answers_in_turn({"pain_site": "low_back"}),
         Story("start over after the result")
         .start().answers_in_turn({"consent": True, "research_consent": True, "pain_site": "low_back"})
         .answers_in_turn(no_flags("low_back")).answers_in_turn({"episode_duration": "under_1_month"})
@@ -303,6 +349,31 @@ def stories() -> List[Story]:
         .answer("banana", "answer", None).answers_in_turn({"pain_site": "low_back"})
         .answers_in_turn(no_flags("low_back"))
         .answer("purple", "answer", None).answers_in_turn({"episode_duration": "over_3_years"}),
+    ]
+    low_back_to_the_summary = {"consent": True, "research_consent": False, "pain_site": "low_back",
+                               **no_flags("low_back"), "episode_duration": "1_to_3_months",
+                               **sbt([1, 2], "slightly"), "pain_now": 4, "outlook_offer": False}
+    result += [
+        Story("the summary, then a typed yes gives the result")
+        .start().answers_in_turn(low_back_to_the_summary, button=True).confirm("yes").result(stage="done"),
+        Story("change something at the summary: the buttons, one answer, the summary again")
+        .start().answers_in_turn(low_back_to_the_summary, button=True)
+        .change(None).change(None, tapped="sbt_3").answers_in_turn({"sbt_3": "agree"}, button=True)
+        .result(stage="done"),
+        Story("go back to the pain question from the summary, then the summary again")
+        .start().answers_in_turn(low_back_to_the_summary, button=True)
+        .change("go back to the pain question", "pain_now").answer("7", "answer", 7).result(stage="done"),
+        Story("change an answer mid-questionnaire, then on to the next open question")
+        .start().answers_in_turn({"consent": True, "research_consent": True, "pain_site": "low_back"}, button=True)
+        .answers_in_turn(no_flags("low_back"), button=True)
+        .answers_in_turn({"episode_duration": "3_to_6_months", "sbt_1": "agree", "sbt_2": "agree"}, button=True)
+        .change("change my answer about sleep").change("i want to change my answer about my neck", "pain_site")
+        .answers_in_turn({"pain_site": "low_back"}, button=True).answers_in_turn({"sbt_3": "disagree"}, button=True),
+        Story("a new pain site at the summary drops the low back answers and asks the neck questions")
+        .start().answers_in_turn(low_back_to_the_summary, button=True)
+        .change(None).change(None, tapped="pain_site").answers_in_turn({"pain_site": "neck"}, button=True)
+        .answers_in_turn({"rf_cord_compression": False, "rf_neck_vascular": False}, button=True)
+        .answers_in_turn(msk(4, [2]), button=True).result(stage="done"),
     ]
     for flag in BACK_FLAGS + NECK_ONLY_FLAGS:
         site = "low_back" if flag in BACK_FLAGS else "neck"

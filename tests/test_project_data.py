@@ -15,6 +15,7 @@ from bot.paths import LOCALE_DIR, PROJECT_ROOT, QUESTIONNAIRE_DIR
 from bot.questionnaires.loader import load_questionnaire, load_triage
 from bot.scoring import start_back
 from bot.triage.replies import buttons_for
+from bot.triage.summary import SUMMARY_STEP
 
 ITEMS = load_triage()
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
@@ -49,7 +50,10 @@ def test_every_item_is_a_slot_with_a_form_mapping_and_an_asking_action() -> None
         assert mapping["type"] == "from_text"
         assert mapping["conditions"] == [{"active_loop": "triage_form", "requested_slot": item.id}]
         assert f"action_ask_{item.id}" in DOMAIN["actions"]
-    assert DOMAIN["forms"]["triage_form"]["required_slots"] == [i.id for i in ITEMS]
+    # ... then the summary step (bot/triage/summary.py), a slot the form asks like an item.
+    assert DOMAIN["forms"]["triage_form"]["required_slots"] == [i.id for i in ITEMS] + [SUMMARY_STEP]
+    assert slots[SUMMARY_STEP]["mappings"][0]["conditions"] == [{"active_loop": "triage_form", "requested_slot": SUMMARY_STEP}]
+    assert f"action_ask_{SUMMARY_STEP}" in DOMAIN["actions"]
 
 
 def test_contract_slots_exist() -> None:

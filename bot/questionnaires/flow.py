@@ -80,6 +80,13 @@ class TriageFlow:
         return [i for i in self.items if answers.get(i.id) is not None
                 and (i.id in on_path or (i.derived_from in on_path and i.applies_to(site)))]
 
+    def off_path(self, answers: Mapping[str, Any]) -> List[Item]:
+        """Answered items no longer on this patient's path, e.g. the STarT Back answers after the
+        pain site changed from low back to neck, or the outlook's answers after its "yes" became
+        "no". Changing an answer drops exactly these; every other answer stays."""
+        on_path = {i.id for i in self.answered_on_path(answers)}
+        return [i for i in self.items if answers.get(i.id) is not None and i.id not in on_path]
+
     def risk_tool(self, answers: Mapping[str, Any]) -> Optional[str]:
         """Which risk instrument this patient's path uses (the first one it reaches)."""
         return next((i.questionnaire for i in self.items if i.questionnaire in RISK_TOOLS

@@ -67,6 +67,13 @@ class TriageRepository:
                 answer.typed_encrypted = typed_encrypted
         triage.updated_at = utcnow()
 
+    def forget_answers(self, triage: TriageSession, item_ids: Sequence[str]) -> None:
+        """Delete answers that no longer apply (a changed answer moved the patient onto another
+        path), so neither the clinician nor an export ever sees them."""
+        for answer in [a for a in triage.answers if a.item_id in item_ids]:
+            triage.answers.remove(answer)
+        triage.updated_at = utcnow()
+
     def abandon(self, pseudonym: str) -> None:
         for triage in self.session.execute(
             select(TriageSession).where(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -84,13 +84,15 @@ class TriageService:
         pain_site: Optional[str] = None,
         clinic_code: Optional[str] = None,
         typed: Optional[str] = None,
+        research_consent: Optional[bool] = None,
     ) -> Optional[Canonical]:
         """Interpret and store one answer; None means "ask again" and stores nothing.
 
         Nothing is stored before consent; consent opens the stored triage (for the clinic the
         patient's link named, see ``clinic_of``), and declining erases whatever an earlier "yes" had
         stored. ``typed`` is the patient's own words when the answer was typed, kept encrypted for
-        their clinician.
+        their clinician. ``research_consent`` is the answer the conversation already holds: a triage
+        opened after "start over" carries it over (it is not asked again).
         """
         canonical = interpret(item, value, language)
         if canonical is None:
@@ -107,6 +109,8 @@ class TriageService:
                     repo.erase(pseudonym)
                 return canonical
             triage = self._open(db, repo, pseudonym, channel, language, clinic_code)
+            if triage.research_consent is None and research_consent is not None:
+                triage.research_consent = research_consent
             repo.record_answer(triage, item.id, code_of(canonical), words)
             for derived_id, derived in self.flow.derived_by(item.id, canonical, {"pain_site": pain_site}).items():
                 repo.record_answer(triage, derived_id, code_of(derived))
@@ -115,6 +119,16 @@ class TriageService:
             if item.id == "research_consent":
                 triage.research_consent = canonical is True
         return canonical
+
+    def forget_answers(self, sender_id: str, item_ids: Sequence[str]) -> None:
+        """Answers dropped by a change of path leave the stored triage in progress too."""
+        if not item_ids:
+            return
+        with session_scope(self.config.database_url) as db:
+            repo = TriageRepository(db)
+            triage = repo.current(self.pseudonym(sender_id))
+            if triage is not None:
+                repo.forget_answers(triage, item_ids)
 
     def finish(self, sender_id: str, answers: Mapping[str, Any], language: str = "en") -> TriageOutcome:
         """Score a completed questionnaire (or note its red flag) and give it a reference code."""
@@ -136,6 +150,8 @@ class TriageService:
                 if answers.get(item.id) is not None and item.applies_to(answers.get("pain_site")):
                     repo.record_answer(triage, item.id, code_of(answers[item.id]))
             triage.pain_site = answers.get("pain_site")
+            if answers.get("research_consent") is not None:  # also after "start over", which keeps it
+                triage.research_consent = answers.get("research_consent") is True
             if red_flag is not None:
                 triage.status = "red_flag"
                 triage.red_flag = red_flag

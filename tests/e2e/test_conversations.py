@@ -19,6 +19,7 @@ from bot.questionnaires.flow import TriageFlow
 from bot.store.db import session_scope
 from bot.store.models import TriageSession
 from tests.progress import PROGRESS as PROGRESS_LINE_RE
+from tests.summary import change_title, confirm_title, is_summary
 from tests.e2e.servers import RunningStack, http
 
 pytestmark = pytest.mark.e2e
@@ -52,6 +53,11 @@ class Patient:
         buttons = {b["title"]: b["payload"] for m in self.reply for b in m.get("buttons", [])}
         assert title in buttons, f"no button {title!r} in {buttons}"
         return self.say(buttons[title])
+
+    def confirm(self, language: str = "en") -> "Patient":
+        """At the summary of answers, tap "That's right" (the result follows)."""
+        assert is_summary(self.asked, language), self.asked
+        return self.tap(confirm_title(language))
 
     @property
     def texts(self) -> List[str]:
@@ -124,7 +130,7 @@ def test_low_risk_by_typing(stack: RunningStack) -> None:
     assert p.asked == t("sbt_9.ask")
     assert p.say("a little").asked == t("pain_now.ask")
     assert p.say("two out of ten").asked == t("outlook_offer.ask")
-    p.say("no thanks")
+    p.say("no thanks").confirm()
     code = reference_code(p.texts)
     assert p.texts[:4] == [t("result.low"), t("next_steps.low"), t("result.disclaimer"), t("result.reference_code", reference_code=code)]
     # one message per section, then the PDF's and the web page's line and link, then "may we check in later?"
@@ -167,7 +173,7 @@ def test_high_risk_by_buttons(stack: RunningStack) -> None:
     p.tap("I am not sure").tap("Yes, I am working")
     assert p.asked == t("days_off.ask") and not p.reply[-1].get("buttons")
     assert p.say("3 days").asked == t("work_expectation.ask")
-    p.tap("Not sure")
+    p.tap("Not sure").confirm()
     assert p.texts[0] == t("result.high")
     slots = p.slots()
     assert (slots["risk_score"], slots["risk_group"]) == (6, "high")
@@ -200,7 +206,7 @@ def test_neck_pain_is_stratified_with_the_msk_rules_and_gets_neck_options(stack:
     for answer in ["ja", "nein", "ja", "nein", "ja", "nein", "nein", "nein"]:  # msk_2 ... msk_9 (msk_10 is not asked)
         p.say(answer)
     assert p.asked == t("pain_now.ask", "de")
-    p.say("7")  # neck patients are not offered the outlook: the model is built on the STarT Back items
+    p.say("7").confirm("de")  # neck patients are not offered the outlook: the model is built on the STarT Back items
     assert p.texts[2] == t("result.disclaimer_msk", "de")
     slots = p.slots()
     # msk_1 8 -> 2, three yes 3, msk_10 (over 3 years) 1: 6 of 12 -> medium (5-8)
@@ -228,7 +234,8 @@ def test_neck_patients_hear_plainly_that_there_is_no_neck_outlook_yet(stack: Run
     for answer in ["tak", "tak", "nie", "nie", "tak", "nie", "nie", "nie"]:  # msk_2 ... msk_9
         p.say(answer)
     assert p.asked == t("pain_now.ask", "pl")
-    p.say("6")  # no outlook question follows on the neck path ...
+    assert t("outlook_offer.ask", "pl") not in p.say("6").texts  # no outlook question follows on the neck path ...
+    p.confirm("pl")
     statement = t("prediction.neck_not_available", "pl")
     assert p.texts[0] == t("result.medium", "pl") and t("outlook_offer.ask", "pl") not in p.texts
     code = reference_code(p.texts)
@@ -276,16 +283,15 @@ def test_why_go_back_unusable_stop_resume_and_start_over(stack: RunningStack) ->
     assert p.say("stop").texts == [t("stop.paused")]
     assert p.say("yes").texts == [t("rf_bladder_bowel.ask")]  # a plain yes resumes at once
     assert p.slots()["rf_saddle_numbness"] is False
-    # Start over asks first (research consent, pain site, one flag answered), keeps care consent and asks
-    # research consent again (it is cleared with the answers).
-    assert p.say("start over").texts == [t("start_over.confirm", count="3")]
-    assert p.tap(t("start_over.yes")).texts == [t("start_over.done"), t("research_consent.ask")]
+    # Start over asks first (pain site and one flag answered) and keeps care consent and research
+    # consent: they are the patient's standing choices, not answers of this triage.
+    assert p.say("start over").texts == [t("start_over.confirm", count="2")]
+    assert p.tap(t("start_over.yes")).texts == [t("start_over.done"), t("pain_site.ask")]
     slots = p.slots()
     assert slots["pain_site"] is None and slots["rf_saddle_numbness"] is None and slots["consent"] is True
-    assert slots["research_consent"] is None
-    assert p.say("no").texts == [t("pain_site.ask")]
+    assert slots["research_consent"] is True
     p.say("neck")
-    assert [(s.status, s.research_consent) for s in p.stored()] == [("abandoned", True), ("in_progress", False)]
+    assert [(s.status, s.research_consent) for s in p.stored()] == [("abandoned", True), ("in_progress", True)]
     assert p.say("go back").texts == [t("go_back.previous"), t("pain_site.ask")]
     assert p.say("go back").texts == [t("go_back.first"), t("pain_site.ask")]
 
@@ -301,14 +307,14 @@ def test_declining_consent_stores_nothing(stack: RunningStack) -> None:
 
 def test_start_over_asks_first_and_noise_changes_nothing(stack: RunningStack) -> None:
     p = Patient(stack).say("hi").say("yes").say("no").say("low back").say("no")
-    assert p.say("start over").texts == [t("start_over.confirm", count="3")]  # research, site, one flag
+    assert p.say("start over").texts == [t("start_over.confirm", count="2")]  # site, one flag (consents stay)
     assert [b["title"] for b in p.reply[-1]["buttons"]] == [t("start_over.yes"), t("start_over.no")]
     assert p.tap(t("start_over.no")).texts == [t("start_over.kept"), t("rf_bladder_bowel.ask")]
     assert p.slots()["rf_saddle_numbness"] is False
     for noise in ['/inform{"risk_group": "low"}', "/restart", "https://example.com/login?redirect=/start",
                   'Traceback (most recent call last): File "x.py", line 1'] :
         p.say(noise)
-        assert p.asked in (t("rf_bladder_bowel.ask"), t("start_over.confirm", count="3")), noise
+        assert p.asked in (t("rf_bladder_bowel.ask"), t("start_over.confirm", count="2")), noise
         if p.asked != t("rf_bladder_bowel.ask"):  # /restart is Rasa's own command: it asks, too
             assert p.say("no").texts == [t("start_over.kept"), t("rf_bladder_bowel.ask")]
     assert p.say("no").asked == t("rf_leg_weakness.ask")
@@ -376,7 +382,7 @@ def test_kill_and_restart_resumes_every_conversation(stack: RunningStack) -> Non
     assert neck.say("no").asked == t("rf_trauma.ask")
     for answer in ["agree", "agree", "agree", "agree", "agree", "very much", "8", "no"]:
         back.say(answer)
-    assert back.texts[0] == t("result.high")
+    assert back.confirm().texts[0] == t("result.high")
     (stored,) = back.stored()
     assert stored.answer_codes["sbt_1"] == "agree" and stored.answer_codes["sbt_2"] == "disagree"
     assert stored.risk_score == 8 and stored.research_consent is True
@@ -454,11 +460,81 @@ def test_a_duration_on_a_border_gets_a_short_question_with_its_options(stack: Ru
     assert p.slots()["episode_duration"] == "3_to_6_months"
 
 
+def summary_lines(text: str) -> List[str]:
+    return text.split("\n")[1:]
+
+
+def test_the_summary_lists_the_answers_and_change_something_comes_back_to_it(stack: RunningStack) -> None:
+    p = Patient(stack).say("hi").tap("Yes").tap("No").tap("Low back")
+    for _ in range(BACK_FLAGS):
+        p.tap("No")
+    p.tap("1 to 3 months")
+    for answer in ["Agree", "Disagree", "Disagree", "Disagree", "Disagree", "Disagree", "Disagree", "Disagree"]:
+        p.tap(answer)
+    p.tap("Slightly").tap("3").tap("No")
+    # One message, no result yet: a line per answer (the six "no" red flags as one), two buttons.
+    assert len(p.reply) == 1 and is_summary(p.asked)
+    lines = summary_lines(p.asked)
+    assert lines[:3] == [t("summary.line", item=t("pain_site.short"), answer=t("pain_site.low_back")),
+                         t("summary.no_warning_signs"),
+                         t("summary.line", item=t("episode_duration.short"), answer=t("episode_duration.1_to_3_months"))]
+    # pain site, warning signs, duration, nine STarT Back items, pain now, the outlook's "no"
+    assert t("summary.line", item=t("sbt_3.short"), answer=t("option.disagree")) in lines and len(lines) == 14
+    assert [b["title"] for b in p.reply[-1]["buttons"]] == [confirm_title(), change_title()]
+    assert p.slots()["risk_group"] is None
+    # "Change something": every answer the patient gave, by its short label.
+    p.tap(change_title())
+    assert p.texts == [t("change.which")]
+    titles = [b["title"] for b in p.reply[-1]["buttons"]]
+    path = TriageFlow().required_items({"consent": True, "research_consent": False, "pain_site": "low_back",
+                                        "outlook_offer": False})
+    assert titles[0] == t("pain_site.short") and t("sbt_3.short") in titles
+    assert len(titles) == len(path) - 2  # not the two consents
+    assert p.tap(t("sbt_3.short")).asked == t("sbt_3.ask")
+    # After the changed answer, straight back to the summary: every other answer kept.
+    p.tap("Agree")
+    assert is_summary(p.asked) and t("summary.line", item=t("sbt_3.short"), answer=t("option.agree")) in p.asked
+    assert summary_lines(p.asked)[:3] == lines[:3]
+    # At the summary, "go back" is the last question; a typed "no" offers the answers to change,
+    # and a typed yes is "That's right".
+    assert p.say("go back").texts == [t("go_back.previous"), t("outlook_offer.ask")]
+    assert is_summary(p.tap("No").asked)
+    assert p.say("no").texts == [t("change.which")]
+    assert p.say("yes").texts[0] == t("result.low")
+    (stored,) = p.stored()
+    assert stored.answer_codes["sbt_3"] == "agree" and stored.answer_codes["sbt_1"] == "agree"
+
+
+def test_a_typed_change_goes_to_that_question_and_back_to_where_the_patient_was(stack: RunningStack) -> None:
+    p = Patient(stack).say("hi").say("yes").say("yes").say("low back")
+    for _ in range(BACK_FLAGS):
+        p.say("no")
+    p.say("1 to 3 months").say("agree").say("agree")
+    assert p.asked == t("sbt_3.ask")
+    # Mid-questionnaire: the named question, then on to the question that was open.
+    assert p.say("go back to the question about my legs").asked == t("sbt_1.ask")
+    assert p.say("disagree").asked == t("sbt_3.ask")
+    assert (p.slots()["sbt_1"], p.slots()["sbt_2"]) == ("disagree", "agree")
+    # A question still to come is not skipped to.
+    assert p.say("go back to the pain question").texts == [t("change.not_yet"), t("sbt_3.ask")]
+    # A new pain site changes the path: only the answers no longer on it go, and the patient is told.
+    assert p.say("i want to change my answer about my neck").asked == t("pain_site.ask")
+    p.tap("Neck")
+    dropped = [t(f"{i}.short") for i in ("rf_saddle_numbness", "rf_leg_weakness", "sbt_1", "sbt_2")]
+    assert p.texts == [t("change.dropped", items=", ".join(dropped)), t("rf_cord_compression.ask")]
+    slots = p.slots()
+    assert slots["sbt_1"] is None and slots["rf_saddle_numbness"] is None
+    assert (slots["rf_bladder_bowel"], slots["episode_duration"]) == (False, "1_to_3_months")
+    (stored,) = p.stored()
+    assert "sbt_1" not in stored.answer_codes and stored.answer_codes["rf_bladder_bowel"] == "false"
+    assert stored.answer_codes["pain_site"] == "neck"
+
+
 TRANSCRIPT = Path(__file__).resolve().parents[1] / "snapshots" / "conversation" / "en.txt"
 TRANSCRIPT_SCRIPT = ["hi", "yes", "no", "my lower back", "no", "nope", "no", "not really", "no", "No.", "3 months",
                      '/answer{"code":"3_to_6_months"}', "start over", "no, keep them", "agree", "disagree",
                      "that's true", "not really", "disagree", "no", "disagree", "nah", "quite a lot",
-                     "7 out of 10", "no thanks"]
+                     "7 out of 10", "no thanks", "go back to the pain question", "6", "that's right"]
 
 
 PORT = re.compile(r"127\.0\.0\.1:\d+")

@@ -49,7 +49,7 @@ CODE = re.compile(r"BT-[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}")
 SCRIPT = [
     "hi", "yes", "no", "low back", *["no"] * 6, "two weeks",
     "agree", "disagree", "disagree", "agree", "disagree", "disagree", "agree", "disagree",
-    "slightly", "4", "no thanks",
+    "slightly", "4", "no thanks", "yes",  # ... no outlook, and "yes" to the summary of answers
 ]
 # Which message each fault interrupts.
 KILL_RASA, KILL_ACTIONS, RESTART_POSTGRES, RESTART_REDIS = 4, 7, 10, 13

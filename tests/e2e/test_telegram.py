@@ -17,6 +17,7 @@ from bot.store.models import TelegramChat, TriageSession
 from bot.telegram.chats import ChatCipher, telegram_pseudonym
 from bot.triage.replies import buttons_for
 from tests.progress import without_progress
+from tests.summary import change_title, confirm_title, is_summary
 from tests.e2e.servers import RunningStack
 from tests.telegram_fake import ChatUser, TelegramHarness
 
@@ -90,7 +91,15 @@ def test_a_full_triage_by_tapping_buttons(telegram: TelegramHarness, stack: Runn
     user.tap("Extremely")
     assert user.asked == t("pain_now.ask")
     assert user.tap("9") == [t("outlook_offer.ask")]
-    user.tap("No")
+    # The summary before the result, one message with two buttons; "Change something" offers the
+    # answers, the changed one is asked, then the summary again; "That's right" gives the result.
+    (summary,) = user.tap("No")
+    assert is_summary(summary) and t("summary.line", item=t("sbt_9.short"), answer=t("option.extremely")) in summary
+    assert user.tap(change_title()) == [t("change.which")]
+    assert user.tap(t("sbt_9.short")) == [t("sbt_9.ask")]
+    (summary,) = user.tap("Very much")
+    assert is_summary(summary) and t("summary.line", item=t("sbt_9.short"), answer=t("option.very_much")) in summary
+    user.tap(confirm_title())
     code = reference_code(user.texts)
     assert code and user.texts[0] == t("result.high")
     assert user.texts[3] == t("result.reference_code", reference_code=code)
@@ -113,7 +122,7 @@ def test_a_full_triage_by_tapping_buttons(telegram: TelegramHarness, stack: Runn
     (row,) = stored(telegram, user)
     assert (row.status, row.risk_group, row.reference_code, row.research_consent) == ("complete", "high", code, False)
     slots = stack.tracker(pseudonym(telegram, user))["slots"]
-    assert (slots["risk_score"], slots["risk_group"], slots["reference_code"]) == (6, "high", code)
+    assert (slots["risk_score"], slots["risk_group"], slots["reference_code"], slots["sbt_9"]) == (6, "high", code, "very_much")
     assert slots["research_consent"] is False
 
 
@@ -132,7 +141,8 @@ def test_free_text_answers(telegram: TelegramHarness, stack: RunningStack) -> No
         user.say(answer)
     assert user.say("a little") == [t("pain_now.ask")]
     assert user.say("two out of ten") == [t("outlook_offer.ask")]
-    user.say("no thanks")
+    assert is_summary(user.say("no thanks")[-1])
+    user.say("that's right")  # typed, like the summary's button
     code = reference_code(user.texts)
     assert user.texts[:4] == [t("result.low"), t("next_steps.low"), t("result.disclaimer"), t("result.reference_code", reference_code=code)]
     slots = stack.tracker(pseudonym(telegram, user))["slots"]

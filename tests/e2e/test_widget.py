@@ -260,6 +260,14 @@ def test_a_whole_triage_by_clicking_and_typing(web_stack: RunningStack, browser:
     assert unnamed == []  # every control has a name (the log is named by aria-label)
     chat.screenshot("test_a_whole_triage_by_clicking_and_typing-1280-question")
     chat.say("three out of ten").asks("outlook_offer.ask").tap("No")
+    # The summary before the result: "Change something" offers the answers, the changed one is asked,
+    # then the summary again with the new answer; "That's right" gives the result.
+    expect(chat.question).to_contain_text(t("summary.intro"))
+    expect(chat.question).to_contain_text(t("summary.line", item=t("pain_now.short"), answer="3"))
+    chat.tap(t("summary.change")).asks("change.which")
+    chat.tap(t("pain_now.short")).asks("pain_now.ask").tap("4")
+    expect(chat.question).to_contain_text(t("summary.line", item=t("pain_now.short"), answer="4"))
+    chat.tap(t("summary.confirm"))
     # The care plan: its text in the chat, then links to the PDF and the page for phones, from bot.web.
     expect(chat.page.locator("a.doc")).to_have_text([re.compile(r"care-plan-BT-.*\.pdf"), re.compile(r"care-plan-BT-.*\.html")])
     link = chat.page.locator("a.doc").first
@@ -271,7 +279,7 @@ def test_a_whole_triage_by_clicking_and_typing(web_stack: RunningStack, browser:
     response = chat.page.request.get(link.get_attribute("href") or "")
     assert response.ok and response.headers["content-type"] == "application/pdf" and response.body()[:4] == b"%PDF"
     slots = chat.slots()
-    assert (slots["reference_code"], slots["risk_group"], slots["pain_now"], slots["language"]) == (code, "low", 3, "en")
+    assert (slots["reference_code"], slots["risk_group"], slots["pain_now"], slots["language"]) == (code, "low", 4, "en")
     assert slots["research_consent"] is False
     chat.screenshot("test_a_whole_triage_by_clicking_and_typing-1280")
     # Nothing but bot.web was asked for anything: no third-party request.
