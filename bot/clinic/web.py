@@ -191,6 +191,15 @@ def _visit(db: Session, request: web.Request, roles: tuple = ("clinician", "admi
     return visit
 
 
+async def _form(request: web.Request) -> MultiDictProxy:
+    """The posted form; a body aiohttp cannot parse (e.g. multipart without a boundary, found by
+    fuzzing: tests/test_openapi.py) is the sender's mistake, answered 400 with the reason, not a 500."""
+    try:
+        return await request.post()
+    except ValueError as bad:
+        raise web.HTTPBadRequest(text=f"malformed form: {bad}") from None
+
+
 def _csrf_refused(visit: Visit, form: MultiDictProxy) -> Optional[web.Response]:
     if sessions.csrf_matches(visit.csrf, form.get("csrf")):
         return None
@@ -233,7 +242,7 @@ def _set_cookie(request: web.Request, response: web.Response, name: str, value: 
 async def sign_in(request: web.Request) -> web.Response:
     workspace = request.app[WORKSPACE_KEY]
     language = _language(request)
-    form = await request.post()
+    form = await _form(request)
     wait = workspace.sign_in_limiter.take(request.remote or "?")
     if wait is not None:
         refused = error_page(429, language, mark("clinic.error.too_many_attempts"))
@@ -267,7 +276,7 @@ async def sign_in(request: web.Request) -> web.Response:
 
 
 async def sign_out(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await _form(request)
 
     def work(db: Session) -> Optional[web.Response]:
         visit = _visit(db, request, roles=("clinician", "researcher", "admin"), needs_clinic=False)
@@ -391,7 +400,7 @@ def _own_triage(db: Session, request: web.Request,
 
 
 async def decision_post(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await _form(request)
 
     def work(db: Session) -> web.Response:
         found = _own_triage(db, request, form)
@@ -412,7 +421,7 @@ async def decision_post(request: web.Request) -> web.Response:
 
 
 async def status_post(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await _form(request)
 
     def work(db: Session) -> web.Response:
         found = _own_triage(db, request, form)
@@ -664,7 +673,7 @@ async def erase_page(request: web.Request) -> web.Response:
 
 async def erase_post(request: web.Request) -> web.Response:
     """Two steps: ``confirm`` shows what the code's conversation holds, ``erase`` erases it."""
-    form = await request.post()
+    form = await _form(request)
     code = str(form.get("code") or "").strip().upper()[:32]
     step = form.get("step")
 
