@@ -17,9 +17,13 @@ import yaml
 from aiohttp import web
 from hypothesis import HealthCheck, settings
 
+from bot.clinic import sessions
+from bot.store.models import User
+from bot.store.db import session_scope
 from bot.store.migrate import upgrade
 from bot.web.app import WebOptions, create_app
 from bot.web.limits import RateLimit
+from tests.clinic_helpers import LOW_BACK_HIGH, add_user, setup_clinic, triage
 from tests.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,11 +84,18 @@ class FakeRasa:
 
 
 @pytest.fixture(scope="module")
-def live_web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """bot.web on a free loopback port, with a migrated SQLite database and a fake Rasa, in a thread."""
+def live_web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[str, str]]:
+    """bot.web on a free loopback port, with a migrated SQLite database holding a clinic, a triage and
+    a signed-in clinician (the session cookie is yielded with the address), and a fake Rasa, in a thread."""
     tmp = tmp_path_factory.mktemp("openapi")
     database_url = f"sqlite:///{tmp / 'backtalk.db'}"
     upgrade(database_url)
+    settings_ = make_settings(database_url, tmp)
+    setup_clinic(settings_, default=True)
+    add_user(settings_, "alice")
+    triage(settings_, LOW_BACK_HIGH)
+    with session_scope(database_url) as db:
+        cookie, _csrf = sessions.open_session(db, db.query(User).filter_by(username="alice").one())
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     runners = []
@@ -117,7 +128,7 @@ def live_web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     assert ready.wait(60), "bot.web did not start"
-    yield address["web"]
+    yield address["web"], cookie
 
     async def stop() -> None:
         for runner in reversed(runners):
@@ -134,13 +145,26 @@ schema = schemathesis.openapi.from_path(str(SPEC))
 schema.config.generation.update(modes=["positive", "negative"])
 
 
-@schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_generated_request_gets_a_server_error_and_every_refusal_says_why(case, live_web: str) -> None:  # type: ignore[no-untyped-def]
-    response = case.call(base_url=live_web, allow_redirects=False, timeout=30)
-    assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}"
+def _check(case, response) -> None:  # type: ignore[no-untyped-def]
+    where = f"{case.method} {case.formatted_path}"
+    assert response.status_code < 500, f"{where}: {response.status_code} {response.text[:300]}"
     if 400 <= response.status_code < 500 and case.method != "OPTIONS":
         if response.headers.get("Content-Type", "").startswith("application/json"):
-            assert response.json().get("error"), f"{case.method} {case.formatted_path}: a {response.status_code} without a reason"
+            assert response.json().get("error"), f"{where}: a {response.status_code} without a reason"
         elif response.status_code != 405:
-            assert response.text.strip(), f"{case.method} {case.formatted_path}: an empty {response.status_code}"
+            assert response.text.strip(), f"{where}: an empty {response.status_code}"
+
+
+@schema.parametrize()
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_generated_request_gets_a_server_error_and_every_refusal_says_why(case, live_web) -> None:  # type: ignore[no-untyped-def]
+    _check(case, case.call(base_url=live_web[0], allow_redirects=False, timeout=30))
+
+
+@schema.parametrize()
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+def test_signed_in_no_generated_request_gets_a_server_error(case, live_web) -> None:  # type: ignore[no-untyped-def]
+    """The same as a signed-in clinician: the workspace's pages parse the fuzzed queries and ids
+    (its forms are refused for the fuzzer's CSRF field, as they must be)."""
+    base_url, cookie = live_web
+    _check(case, case.call(base_url=base_url, allow_redirects=False, timeout=30, cookies={"bt_session": cookie}))
