@@ -268,11 +268,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     code = max(outcome.exit_code for outcome in outcomes)
     findings = any(outcome.exit_code == EXIT_FINDINGS for outcome in outcomes)
     unaudited = any("NOT AUDITED" in line for outcome in outcomes for line in outcome.lines)
-    verdict = [] if code == EXIT_OK else ["FAILED:"]
-    verdict += ["findings above"] if findings else []
-    verdict += ["dependencies not audited (no vulnerability data)"] if unaudited else []
-    print("audit: " + (" ".join(verdict) if verdict else "passed")
-          + (" — code clean; dependencies NOT audited (AUDIT_OFFLINE_OK=1)" if code == EXIT_OK and unaudited else ""))
+    if code == EXIT_OK:
+        verdict = "passed" + (" for our code; dependencies NOT audited (AUDIT_OFFLINE_OK=1)" if unaudited else "")
+    else:
+        verdict = "FAILED: " + " and ".join([*(["findings above"] if findings else []),
+                                             *(["dependencies not audited (no vulnerability data)"] if unaudited else [])])
+    print(f"audit: {verdict}")
     return code
 
 
