@@ -5,6 +5,7 @@ canonical answer read again is itself. Red flags depend on this: a parser that c
 value would lose or misread an answer (docs/clinical-safety/hazard-log.yml, H02)."""
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Any, List, Tuple
 
@@ -18,7 +19,8 @@ from bot.questionnaires.interpret import candidates, interpret
 from bot.questionnaires.loader import QUESTIONNAIRE_DIR, load_questionnaire
 from bot.questionnaires.model import Item
 
-FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# 200 examples per property in `make test`; BACKTALK_FUZZ_EXAMPLES=5000 for a long run.
+FUZZ = settings(max_examples=int(os.environ.get("BACKTALK_FUZZ_EXAMPLES", "200")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @lru_cache(maxsize=None)
