@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 
 from rasa_sdk.endpoint import create_app
 from sanic import response
 
-from bot.config import settings
+from bot.config import settings_or_exit
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
-    config = settings()
+    config = settings_or_exit("backtalk actions")
+    logging.basicConfig(level=config.log_level, format="%(levelname)s %(name)s: %(message)s")
     app = create_app("actions", cors_origins=[])
     token = config.action_server_token
 
@@ -32,8 +31,8 @@ def main() -> None:
         return None
 
     app.run(
-        host=os.environ.get("ACTION_HOST", "127.0.0.1"),
-        port=int(os.environ.get("ACTION_PORT", "5055")),
+        host=config.action_host,
+        port=config.action_port,
         workers=1,
         access_log=False,
     )

@@ -1,7 +1,7 @@
 """Transcript export throughput and memory on PostgreSQL: `python -m benchmarks.transcripts_export`.
 
-Fills a throw-away schema of the PostgreSQL database (DATABASE_URL, default the local `test`
-database) with research-consented triages and Rasa events in the SQL tracker store's schema (half of
+Fills a throw-away schema of the PostgreSQL database (``--database-url``, default
+BACKTALK_TEST_POSTGRES_URL or the local `test` database, like the tests; never BackTalk's own DATABASE_URL) with research-consented triages and Rasa events in the SQL tracker store's schema (half of
 the turns the patient's, typed text with identifiers in the conversation's language; the rest bot
 messages and slot changes), exports them with bot.privacy.transcripts to files, and prints turns per
 second and peak memory (max RSS of this process; the spaCy pipelines for twelve languages included).
@@ -28,6 +28,8 @@ from bot.i18n.catalog import SUPPORTED_LANGUAGES
 from bot.privacy.transcripts import TranscriptFilter, export_transcripts
 from bot.store.models import TriageSession, metadata, utcnow
 
+TEST_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"  # what tests/conftest.py uses
+
 PATIENT = [
     "my name is Anna Pearce and my back hurts since 3 March 2024",
     "call me on 07700 900123 please, or mail anna.pearce@example.com",
@@ -43,8 +45,9 @@ def main(argv: List[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=100_000)
     parser.add_argument("--per-conversation", type=int, default=50)
+    parser.add_argument("--database-url", default=os.environ.get("BACKTALK_TEST_POSTGRES_URL", TEST_POSTGRES_URL))
     args = parser.parse_args(argv)
-    base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    base = args.database_url
     schema = f"bt_bench_{uuid.uuid4().hex[:10]}"
     admin = sqlalchemy.create_engine(base, future=True)
     with admin.begin() as connection:

@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from bot.config import SECRET_NAMES, read_env_file, settings
+from bot.config import SECRET_NAMES, ConfigError, env_file_values, settings
 from bot.paths import LOCALE_DIR, PROJECT_ROOT
 
 
 def init_env(path: Path = PROJECT_ROOT / ".env") -> List[str]:
     """Generate the development secrets that are missing from ``.env``; never overwrite one."""
-    existing = read_env_file(path)
+    existing = env_file_values(path)
     added = [name for name in SECRET_NAMES if not existing.get(name)]
     if added:
         with path.open("a", encoding="utf-8") as handle:
@@ -182,7 +182,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     if args.command == "predictor":
         return predictor(args)
-    config = settings()
+    try:
+        config = settings()
+    except ConfigError as error:
+        print(f"backtalk: {error}", file=sys.stderr)
+        return 2
     if args.command in ("users", "clinics"):
         from bot.clinic.cli import run as run_clinic_command
 

@@ -3,15 +3,14 @@ channel for messages, the token-protected HTTP API to read a conversation's slot
 from __future__ import annotations
 
 import asyncio
-import logging
+import math
 from typing import Any, Dict, List, Optional
 from urllib.parse import quote
 
 import aiohttp
 
+from bot.retry import retrying
 from bot.routing import rasa_urls, route
-
-logger = logging.getLogger(__name__)
 
 MESSAGE_TIMEOUT = aiohttp.ClientTimeout(total=60)
 TRACKER_TIMEOUT = aiohttp.ClientTimeout(total=5)
@@ -27,6 +26,10 @@ class RasaUnavailable(RuntimeError):
     def __init__(self, message: str, status: Optional[int] = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class _NotProcessed(RasaUnavailable):
+    """Rasa surely did not process the message (not reached, or 502/503/504): safe to send again."""
 
 
 class RasaClient:
@@ -68,8 +71,8 @@ class RasaClient:
         if clinic:
             metadata["clinic"] = clinic
         payload = {"sender": sender, "message": message, "metadata": metadata}
-        delay = self.first_delay
-        for attempt in range(1, self.attempts + 1):
+
+        async def attempt() -> List[Dict[str, Any]]:
             try:
                 async with self.session.post(
                     f"{route(sender, self.base_urls)}/webhooks/rest/webhook", json=payload, timeout=MESSAGE_TIMEOUT
@@ -79,19 +82,16 @@ class RasaClient:
                         if not isinstance(replies, list):
                             raise RasaUnavailable(f"unexpected reply {type(replies).__name__}", response.status)
                         return [r for r in replies if isinstance(r, dict)]
-                    if response.status not in RETRY_STATUSES or attempt == self.attempts:
-                        raise RasaUnavailable(f"Rasa answered {response.status}", response.status)
-                    reason = f"status {response.status}"
+                    if response.status in RETRY_STATUSES:
+                        raise _NotProcessed(f"Rasa answered {response.status}", response.status)
+                    raise RasaUnavailable(f"Rasa answered {response.status}", response.status)
             except aiohttp.ClientConnectorError as error:
-                if attempt == self.attempts:
-                    raise RasaUnavailable(f"Rasa unreachable: {error}") from error
-                reason = "connection refused"
+                raise _NotProcessed(f"Rasa unreachable: {error}") from error
             except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
                 raise RasaUnavailable(f"Rasa failed: {error!r}") from error
-            logger.warning("Rasa: %s, retrying in %.1f s (attempt %d/%d)", reason, delay, attempt, self.attempts)
-            await asyncio.sleep(delay)
-            delay *= 2
-        raise AssertionError("unreachable")
+
+        return await retrying(attempt, what="Rasa", on=(_NotProcessed,), attempts=self.attempts,
+                              first_delay=self.first_delay, max_delay=math.inf)
 
     async def slot(self, sender: str, name: str) -> Any:
         """A slot of the conversation (None when Rasa can't tell): the tracker without its events."""

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -58,21 +58,20 @@ def worker_endpoints(endpoints: Path, index: int) -> Path:
 
 def write_worker_endpoints(config: Settings, endpoints: Path) -> None:
     """One endpoints file per action server, differing only in the action server's URL."""
-    action_port = int(os.environ.get("ACTION_PORT", "5055"))
+    action_port = config.action_port
     for index in range(1, SCALED_ACTION_SERVERS + 1):
         url = f"http://127.0.0.1:{action_port + index - 1}/webhook"
-        write_endpoints(replace(config, action_server_url=url), worker_endpoints(endpoints, index))
+        write_endpoints(config.copy(update={"action_server_url": url}), worker_endpoints(endpoints, index))
 
 
 def services(config: Settings, endpoints: Path, workers: int = 1) -> List[Service]:
     """What `backtalk run` supervises. With ``workers`` > 1: Rasa processes ``rasa-1`` … on
     consecutive ports from RASA_PORT, two action servers on ACTION_PORT and the next port, and the
     channels given every Rasa URL (RASA_URL, comma-separated) to route each conversation to one."""
-    env = os.environ
-    rasa_port = int(env.get("RASA_PORT", "5005"))
-    web_port = int(env.get("WEB_PORT", "8000"))
+    rasa_port = config.rasa_port
+    web_port = config.web_port
     model = MODEL_DIR / f"{MODEL_NAME}.tar.gz"
-    host = env.get("RASA_HOST", "127.0.0.1")
+    host = config.rasa_host
     rasa_ports = [rasa_port + i for i in range(workers)]
     channel_env: Dict[str, str] = {}
     if workers == 1:
@@ -86,7 +85,7 @@ def services(config: Settings, endpoints: Path, workers: int = 1) -> List[Servic
             ),
         ]
     else:
-        action_port = int(env.get("ACTION_PORT", "5055"))
+        action_port = config.action_port
         result = [
             Service(f"actions-{j}", [sys.executable, "-m", "actions"], env={"ACTION_PORT": str(action_port + j - 1)})
             for j in range(1, SCALED_ACTION_SERVERS + 1)
@@ -106,7 +105,7 @@ def services(config: Settings, endpoints: Path, workers: int = 1) -> List[Servic
         # clinic notifications from the outbox; idles (and says so) when no channel is configured
         Service("worker", [sys.executable, "-m", "bot.notify"]),
     ]
-    if env.get("TELEGRAM_BOT_TOKEN"):
+    if config.telegram_bot_token:
         result.append(Service("telegram", [sys.executable, "-m", "bot.telegram"], env=channel_env))
     return result
 
@@ -196,10 +195,8 @@ def run(config: Settings, endpoints: Path, workers: int = 1) -> int:
     supervisor.start()
     try:
         if supervisor.wait_ready():
-            web_port = os.environ.get("WEB_PORT", "8000")
-            supervisor.say("stack", f"BackTalk is up. Chat at http://localhost:{web_port}/chat  (Ctrl-C stops)")
-            rasa_port = os.environ.get("RASA_PORT", "5005")
-            supervisor.say("stack", f"Rasa REST channel: http://localhost:{rasa_port}/webhooks/rest/webhook"
+            supervisor.say("stack", f"BackTalk is up. Chat at http://localhost:{config.web_port}/chat  (Ctrl-C stops)")
+            supervisor.say("stack", f"Rasa REST channel: http://localhost:{config.rasa_port}/webhooks/rest/webhook"
                                     + (f" (and the {workers - 1} next ports)" if workers > 1 else ""))
         while not supervisor.stopping.is_set():
             exited = supervisor.first_exited()

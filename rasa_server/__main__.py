@@ -14,6 +14,9 @@ schema once per process and then validates exactly as before: same validator cla
 ``best_match`` error, so a malformed response is still refused with the same message, and an
 invalid schema still raises ``SchemaError`` on its first use. Rasa imports ``validate`` from the
 ``jsonschema`` module inside each call, so every validation in the process goes through it.
+Loading and saving conversations on the SQLite default cost the next half of the time: see
+``rasa_server/tracker_speed.py`` (a pooled connection, WAL without an fsync per turn, and event
+classes found once per type name).
 
 **No silent restart of a conversation.** Rasa wraps its tracker store in a ``FailSafeTrackerStore``
 that, when the database cannot be read, logs the error and carries on with a new, empty tracker in
@@ -32,6 +35,8 @@ from typing import Any, Dict, Optional, Set
 
 import jsonschema
 from jsonschema import exceptions, validators
+
+from rasa_server import tracker_speed
 
 _checked: Set[str] = set()
 
@@ -61,6 +66,7 @@ def main() -> None:
 
     rasa.core.agent.FailSafeTrackerStore = partial(  # type: ignore[misc]
         rasa.core.agent.FailSafeTrackerStore, on_tracker_store_error=refuse)
+    tracker_speed.install()
 
     sys.argv[0] = "rasa"
     rasa_main()

@@ -73,10 +73,9 @@ def test_backtalk_report_outcomes_prints_the_warning_and_writes_csv(settings: Se
 
 
 def test_demo_data_is_refused_in_production(settings: Settings) -> None:
-    from dataclasses import replace
 
     args = argparse.Namespace(command="demo-data", patients=1, seed=1)
-    assert run_command(args, replace(settings, environment="production")) == 2
+    assert run_command(args, settings.copy(update={"environment": "production"})) == 2
     with session_scope(settings.database_url) as db:
         assert db.execute(select(FollowUpSeries)).first() is None
 

@@ -23,7 +23,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from bot import stack
-from bot.config import Settings
+from bot.config import Settings, settings_from
 from bot.i18n.catalog import translate
 from bot.notify.email import EmailSender, SmtpSettings
 from bot.notify.outbox import enqueue_for
@@ -408,20 +408,20 @@ def due(settings: Settings) -> int:
 
 
 def test_smtp_settings_from_the_environment() -> None:
-    assert SmtpSettings.from_env({}) is None
-    plain = SmtpSettings.from_env({"SMTP_HOST": "mail.example", "SMTP_FROM": "bt@example.org", "SMTP_STARTTLS": "false"})
+    assert SmtpSettings.from_settings(settings_from({})) is None
+    plain = SmtpSettings.from_settings(settings_from({"SMTP_HOST": "mail.example", "SMTP_FROM": "bt@example.org", "SMTP_STARTTLS": "false"}))
     assert plain is not None and (plain.port, plain.starttls, plain.username) == (25, False, None)
-    secure = SmtpSettings.from_env({"SMTP_HOST": "mail.example", "SMTP_FROM": "bt@example.org",
-                                    "SMTP_USERNAME": "bt", "SMTP_PASSWORD": PASSWORD})
+    secure = SmtpSettings.from_settings(settings_from({"SMTP_HOST": "mail.example", "SMTP_FROM": "bt@example.org",
+                                    "SMTP_USERNAME": "bt", "SMTP_PASSWORD": PASSWORD}))
     assert secure is not None and (secure.port, secure.starttls) == (587, True)
     assert PASSWORD not in repr(secure)
     from bot.config import ConfigError
 
     with pytest.raises(ConfigError):  # a password would cross the network in the clear
-        SmtpSettings.from_env({"SMTP_HOST": "mail.example", "SMTP_FROM": "bt@example.org", "SMTP_STARTTLS": "no",
-                               "SMTP_USERNAME": "bt", "SMTP_PASSWORD": PASSWORD})
+        SmtpSettings.from_settings(settings_from({"SMTP_HOST": "mail.example", "SMTP_FROM": "bt@example.org", "SMTP_STARTTLS": "no",
+                               "SMTP_USERNAME": "bt", "SMTP_PASSWORD": PASSWORD}))
     with pytest.raises(ConfigError):
-        SmtpSettings.from_env({"SMTP_HOST": "mail.example"})
+        SmtpSettings.from_settings(settings_from({"SMTP_HOST": "mail.example"}))
 
 
 def test_make_run_starts_the_worker(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot import stack
-from bot.config import SECRET_NAMES, ConfigError
+from bot.config import SECRET_NAMES, ConfigError, settings_from
 from bot.telegram.app import file_url_for
 from bot.telegram.config import telegram_settings
 from bot.telegram.locks import ChatLocks
@@ -20,19 +20,19 @@ TOKEN = {"TELEGRAM_BOT_TOKEN": "123:abc"}
 
 
 def test_long_polling_is_the_default() -> None:
-    config = telegram_settings(TOKEN)
+    config = telegram_settings(settings_from(TOKEN))
     assert config.mode == "polling" and config.webhook_url is None
 
 
 def test_a_webhook_url_switches_to_webhook_mode_with_its_secret() -> None:
-    config = telegram_settings({**TOKEN, "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/tg/hook",
-                                "TELEGRAM_WEBHOOK_SECRET": "s3cret_Token-1"})
+    config = telegram_settings(settings_from({**TOKEN, "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/tg/hook",
+                                "TELEGRAM_WEBHOOK_SECRET": "s3cret_Token-1"}))
     assert config.mode == "webhook"
     assert (config.webhook_port, config.webhook_path, config.webhook_listen) == (8443, "/tg/hook", "127.0.0.1")
     assert config.webhook_secret == "s3cret_Token-1"
-    config = telegram_settings({**TOKEN, "TELEGRAM_WEBHOOK_URL": "https://bot.example.org",
+    config = telegram_settings(settings_from({**TOKEN, "TELEGRAM_WEBHOOK_URL": "https://bot.example.org",
                                 "TELEGRAM_WEBHOOK_SECRET": "x", "TELEGRAM_WEBHOOK_PORT": "9000",
-                                "TELEGRAM_WEBHOOK_PATH": "incoming", "TELEGRAM_WEBHOOK_LISTEN": "0.0.0.0"})
+                                "TELEGRAM_WEBHOOK_PATH": "incoming", "TELEGRAM_WEBHOOK_LISTEN": "0.0.0.0"}))
     assert (config.webhook_port, config.webhook_path, config.webhook_listen) == (9000, "/incoming", "0.0.0.0")
 
 
@@ -46,7 +46,7 @@ def test_a_webhook_url_switches_to_webhook_mode_with_its_secret() -> None:
 ])
 def test_incomplete_settings_are_refused(env) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError):
-        telegram_settings(env)
+        telegram_settings(settings_from(env))
 
 
 def test_file_url_follows_the_api_url() -> None:
@@ -58,10 +58,10 @@ def test_the_encryption_key_is_a_generated_secret() -> None:
 
 
 def test_make_run_starts_telegram_only_with_a_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    config = make_settings("sqlite://", tmp_path)
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    config = make_settings("sqlite://", tmp_path)
     assert "telegram" not in [s.name for s in stack.services(config, tmp_path / "endpoints.yml")]
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    config = config.copy(update={"telegram_bot_token": "123:abc"})
     (service,) = [s for s in stack.services(config, tmp_path / "endpoints.yml") if s.name == "telegram"]
     assert service.command[1:] == ["-m", "bot.telegram"]
 

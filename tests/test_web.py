@@ -11,6 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.config import ConfigError, settings_from
 from bot.i18n.catalog import SUPPORTED_LANGUAGES, translate
 from bot.privacy.pseudonym import is_pseudonym
 from bot.web.app import WebOptions, create_app
@@ -258,9 +259,10 @@ def test_the_rate_limiter_refills_and_forgets_idle_conversations() -> None:
     now[0] = 100.0
     limiter.take("e")
     assert len(limiter) == 1  # idle buckets were full again, so they are forgotten
-    assert RateLimit.from_env({"WEB_RATE_LIMIT_MESSAGES": "5", "WEB_RATE_LIMIT_SECONDS": "2.5"}) == RateLimit(5, 2.5)
-    with pytest.raises(ValueError):
-        RateLimit.from_env({"WEB_RATE_LIMIT_MESSAGES": "0"})
+    limit = settings_from({"WEB_RATE_LIMIT_MESSAGES": "5", "WEB_RATE_LIMIT_SECONDS": "2.5"})
+    assert RateLimit.from_settings(limit) == RateLimit(5, 2.5)
+    with pytest.raises(ConfigError, match="WEB_RATE_LIMIT_MESSAGES"):
+        settings_from({"WEB_RATE_LIMIT_MESSAGES": "0"})
 
 
 def test_a_language_choice_is_reported_so_the_widget_labels_follow(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from babel.dates import format_date
 
 from bot.careplan.options import matching_options
 from bot.careplan.resources import Resource, choose_resources
-from bot.config import Settings
+from bot.config import DEFAULT_PUBLIC_URL
 from bot.guide.links import plan_links
 from bot.i18n.catalog import mark, normalise_language, translate
 from bot.prediction.sentences import OutlookTable
@@ -101,7 +101,7 @@ def _resource_entry(resource: Resource) -> Entry:
 
 def compose(outcome: TriageOutcome, answers: Mapping[str, Any], language: str, *, created: date,
             flow: Optional[TriageFlow] = None, outlook: Optional[Outlook] = None,
-            public_url: str = Settings.public_url) -> CarePlan:
+            public_url: str = DEFAULT_PUBLIC_URL) -> CarePlan:
     """The plan for a triage that ended with a risk group (a red flag gets urgent advice instead)."""
     if outcome.kind != "risk" or outcome.risk_group is None or outcome.reference_code is None:
         raise ValueError("a care plan needs a completed triage with a risk group")

@@ -105,15 +105,21 @@ def to_html(plan: CarePlan) -> str:
 
 
 class _CarePlanPDF(FPDF):
-    def __init__(self, plan: CarePlan, scratch: bool = False) -> None:
+    def __init__(self, plan: CarePlan, fonts_of: Optional["_CarePlanPDF"] = None) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.plan = plan
         self._scratch: Optional[_CarePlanPDF] = None
-        self._is_scratch = scratch
-        self.add_font(FONT, "", str(FONT_DIR / "DejaVuSans.ttf"))
-        self.add_font(FONT, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
-        self.add_font(FONT, "I", str(FONT_DIR / "DejaVuSans-Oblique.ttf"))
-        self.add_font(FONT, "BI", str(FONT_DIR / "DejaVuSans-BoldOblique.ttf"))
+        self._is_scratch = fonts_of is not None
+        if fonts_of is not None:
+            # A scratch document only measures and is never written out: it borrows the fonts
+            # already parsed for the real one (parsing a font is half the cost of a care plan;
+            # the glyphs it marks as used are drawn in the real document anyway).
+            self.fonts.update(fonts_of.fonts)
+        else:
+            self.add_font(FONT, "", str(FONT_DIR / "DejaVuSans.ttf"))
+            self.add_font(FONT, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+            self.add_font(FONT, "I", str(FONT_DIR / "DejaVuSans-Oblique.ttf"))
+            self.add_font(FONT, "BI", str(FONT_DIR / "DejaVuSans-BoldOblique.ttf"))
         self.set_margins(MARGIN_X, MARGIN_TOP, MARGIN_X)
         self.set_auto_page_break(True, margin=MARGIN_BOTTOM)
         self.set_title(f"{plan.title} {plan.reference_code}")
@@ -228,7 +234,7 @@ class _CarePlanPDF(FPDF):
     def measured(self, draw: Callable[["_CarePlanPDF"], None]) -> float:
         """The height ``draw`` takes, drawn on a scratch page of a scratch document."""
         if self._scratch is None:
-            self._scratch = _CarePlanPDF(self.plan, scratch=True)
+            self._scratch = _CarePlanPDF(self.plan, fonts_of=self)
         scratch = self._scratch
         scratch.add_page()
         scratch.set_font(FONT, "", BODY_PT)

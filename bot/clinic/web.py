@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import secrets
 import tempfile
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from http.cookies import CookieError
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple, TypeVar
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
@@ -87,14 +86,6 @@ class Workspace:
 
 
 WORKSPACE_KEY = web.AppKey("clinic_workspace", Workspace)
-
-
-def _zone() -> ZoneInfo:
-    name = os.environ.get("BACKTALK_TIMEZONE", "UTC")
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"BACKTALK_TIMEZONE: {name!r} is not a time zone such as Europe/Oslo") from None
 
 
 def _environment() -> jinja2.Environment:
@@ -734,7 +725,7 @@ def add_clinic_routes(app: web.Application, config: Settings) -> None:
         cipher=TextCipher(config.encryption_key),
         sign_in_limiter=RateLimiter(SIGN_IN_LIMIT),
         secure_cookies=config.public_url.startswith("https://") or config.production,
-        zone=_zone(),
+        zone=ZoneInfo(config.timezone),  # bot/config.py checked the name
     )
     routes = app.router
     routes.add_get("/clinic", home)

@@ -7,21 +7,16 @@ loop, so smtplib is called directly; its timeout bounds every network step.
 from __future__ import annotations
 
 import ipaddress
-import os
 import smtplib
 import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Iterable, List, Mapping, Optional
+from typing import Iterable, List, Optional
 
-from bot.config import ConfigError
+from bot.config import ConfigError, Settings
 from bot.notify.messages import Notice
 from bot.notify.sender import DeliveryError, redact
-
-TRUE = {"1", "true", "yes", "on"}
-FALSE = {"0", "false", "no", "off"}
-
 
 @dataclass(frozen=True)
 class SmtpSettings:
@@ -37,26 +32,20 @@ class SmtpSettings:
     timeout: float = 20.0  # seconds, per network step
 
     @classmethod
-    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> Optional["SmtpSettings"]:
+    def from_settings(cls, config: Settings) -> Optional["SmtpSettings"]:
         """SMTP_HOST, SMTP_PORT (587 with STARTTLS, else 25), SMTP_USERNAME, SMTP_PASSWORD,
-        SMTP_STARTTLS (default true), SMTP_FROM; None when SMTP_HOST is unset (no e-mail)."""
-        env = os.environ if env is None else env
-        host = (env.get("SMTP_HOST") or "").strip()
+        SMTP_STARTTLS (default true), SMTP_FROM; None when SMTP_HOST is unset (no e-mail).
+        bot/config.py has parsed each; this checks how they fit together."""
+        host = (config.smtp_host or "").strip()
         if not host:
             return None
-        starttls_text = (env.get("SMTP_STARTTLS") or "true").strip().lower()
-        if starttls_text not in TRUE | FALSE:
-            raise ConfigError("SMTP_STARTTLS must be true or false")
-        starttls = starttls_text in TRUE
-        try:
-            port = int(env.get("SMTP_PORT") or (587 if starttls else 25))
-        except ValueError as error:
-            raise ConfigError("SMTP_PORT must be a number") from error
-        sender = (env.get("SMTP_FROM") or "").strip()
+        starttls = config.smtp_starttls
+        port = config.smtp_port or (587 if starttls else 25)
+        sender = (config.smtp_from or "").strip()
         if "@" not in sender:
             raise ConfigError("SMTP_FROM must be the address notifications come from, e.g. backtalk@clinic.example")
-        username = (env.get("SMTP_USERNAME") or "").strip() or None
-        password = env.get("SMTP_PASSWORD") or None
+        username = (config.smtp_username or "").strip() or None
+        password = config.smtp_password or None
         if username and not starttls and not _is_loopback(host):
             # smtplib would send the password in the clear
             raise ConfigError("SMTP_USERNAME needs SMTP_STARTTLS=true unless SMTP_HOST is this machine")
@@ -96,8 +85,8 @@ class EmailSender:
         self.settings = settings
 
     @classmethod
-    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> Optional["EmailSender"]:
-        settings = SmtpSettings.from_env(env)
+    def from_settings(cls, config: Settings) -> Optional["EmailSender"]:
+        settings = SmtpSettings.from_settings(config)
         return cls(settings) if settings is not None else None
 
     def secrets(self) -> Iterable[str]:

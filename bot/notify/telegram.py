@@ -10,13 +10,13 @@ is what a clinic stores in ``notify_telegram_chat``.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-from typing import Iterable, Mapping, Optional, Union
+from typing import Iterable, Optional, Union
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 
+from bot.config import Settings
 from bot.notify.messages import Notice
 from bot.notify.sender import DeliveryError, redact
 from bot.telegram.config import telegram_settings
@@ -43,12 +43,11 @@ class TelegramSender:
         self._ready = False
 
     @classmethod
-    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> Optional["TelegramSender"]:
+    def from_settings(cls, config: Settings) -> Optional["TelegramSender"]:
         """None when TELEGRAM_BOT_TOKEN is unset (no Telegram notifications)."""
-        env = os.environ if env is None else env
-        if not (env.get("TELEGRAM_BOT_TOKEN") or "").strip():
+        if not (config.telegram_bot_token or "").strip():
             return None
-        settings = telegram_settings(env)
+        settings = telegram_settings(config)
         return cls(settings.token, settings.base_url)
 
     def secrets(self) -> Iterable[str]:

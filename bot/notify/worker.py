@@ -18,7 +18,6 @@ window (docs/notifications.md).
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sys
 import threading
@@ -64,9 +63,8 @@ class DeliveryPolicy:
         return timedelta(seconds=min(seconds, self.max_backoff_seconds))
 
     @classmethod
-    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "DeliveryPolicy":
-        env = os.environ if env is None else env
-        return cls(language=normalise_language(env.get("NOTIFY_LANGUAGE") or "en"))
+    def from_settings(cls, config: Settings) -> "DeliveryPolicy":
+        return cls(language=normalise_language(config.notify_language))
 
 
 @dataclass(frozen=True)
@@ -209,14 +207,14 @@ def release(database_url: str, job: Job, now: datetime) -> None:
         db.execute(_held(job).values(status="pending", attempts=Notification.attempts - 1, next_attempt_at=now))
 
 
-def senders_from_env(env: Optional[Mapping[str, str]] = None) -> Dict[str, Sender]:
+def senders_from_settings(config: Settings) -> Dict[str, Sender]:
     """The channels this deployment can send on: e-mail when SMTP_HOST is set, Telegram when
     TELEGRAM_BOT_TOKEN is."""
     from bot.notify.email import EmailSender
     from bot.notify.telegram import TelegramSender
 
     senders: Dict[str, Sender] = {}
-    for sender in (EmailSender.from_env(env), TelegramSender.from_env(env)):
+    for sender in (EmailSender.from_settings(config), TelegramSender.from_settings(config)):
         if sender is not None:
             senders[sender.channel] = sender
     return senders
@@ -250,17 +248,6 @@ class RedactSecrets(logging.Filter):
         if record.exc_text:
             record.exc_text = redact(record.exc_text, self.secrets)
         return True
-
-
-def poll_seconds(env: Optional[Mapping[str, str]] = None) -> float:
-    env = os.environ if env is None else env
-    try:
-        value = float(env.get("NOTIFY_POLL_SECONDS") or 5)
-    except ValueError as error:
-        raise ConfigError("NOTIFY_POLL_SECONDS must be a number of seconds") from error
-    if value <= 0:
-        raise ConfigError("NOTIFY_POLL_SECONDS must be above 0")
-    return value
 
 
 def serve(config: Settings, senders: Mapping[str, Sender], policy: DeliveryPolicy, interval: float,
@@ -302,12 +289,12 @@ class FollowUpJob:
             self.sender.close()
 
 
-def followup_job(config: Settings, env: Optional[Mapping[str, str]] = None) -> FollowUpJob:
+def followup_job(config: Settings) -> FollowUpJob:
     from bot.followup.telegram import TelegramMessenger
     from bot.notify.telegram import TelegramSender
     from bot.telegram.chats import ChatDirectory
 
-    sender = TelegramSender.from_env(env)
+    sender = TelegramSender.from_settings(config)
     if sender is None:
         return FollowUpJob(config.database_url, None, None)
     directory = ChatDirectory(config.database_url, config.pseudonym_key, config.encryption_key)
@@ -315,16 +302,16 @@ def followup_job(config: Settings, env: Optional[Mapping[str, str]] = None) -> F
 
 
 def main() -> int:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # request URLs contain the bot token
     try:
         config = load_settings()
-        interval = poll_seconds()
-        policy = DeliveryPolicy.from_env()
-        senders = senders_from_env()
+        interval = config.notify_poll_seconds
+        policy = DeliveryPolicy.from_settings(config)
+        senders = senders_from_settings(config)
     except ConfigError as error:
         print(f"backtalk worker: {error}", file=sys.stderr)
         return 2
+    logging.basicConfig(level=config.log_level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # request URLs contain the bot token
     redaction = RedactSecrets([s for sender in senders.values() for s in sender.secrets()])
     for handler in logging.getLogger().handlers:
         handler.addFilter(redaction)
@@ -340,7 +327,7 @@ def main() -> int:
         logger.warning("could not count waiting notifications: %s", type(error).__name__)
     followups = followup_job(config)
     try:
-        serve(config, senders, policy, interval, stop, [followups.run], RetentionSchedule.from_env(config.database_url))
+        serve(config, senders, policy, interval, stop, [followups.run], RetentionSchedule.from_settings(config))
     finally:
         followups.close()
         for sender in senders.values():

@@ -11,7 +11,6 @@ total, subscale and group are computed here with bot.scoring.start_back, and a `
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from bot.config import settings, variable
 from bot.i18n.catalog import mark
 from bot.prediction.features import feature_matrix
 from bot.prediction.schema import (
@@ -40,7 +40,7 @@ from bot.prediction.schema import (
 from bot.prediction.train import COHORT_MODEL_DIR, SYNTHETIC_MODEL_DIR, ModelUnavailableError, OutcomeModel
 from bot.scoring import start_back
 
-MODEL_ENV = "BACKTALK_PREDICTION_MODEL"  # a model directory; else models/prediction/cohort, else .../synthetic
+MODEL_ENV = variable("prediction_model")  # BACKTALK_PREDICTION_MODEL: a model directory
 # What the patient is told (msgids): the illustrative notice and why there is no prediction.
 ILLUSTRATIVE_NOTICE_MSGID = mark("prediction.illustrative")
 UNAVAILABLE_MSGIDS = {
@@ -138,9 +138,9 @@ class Prediction:
 def model_directory() -> Path:
     """The model the bot uses: ``BACKTALK_PREDICTION_MODEL`` if set, else a clinic's cohort model
     if one was trained, else the synthetic default."""
-    configured = os.environ.get(MODEL_ENV)
+    configured = settings(require_secrets=False).prediction_model
     if configured:
-        return Path(configured)
+        return configured
     return COHORT_MODEL_DIR if (COHORT_MODEL_DIR / "manifest.json").exists() else SYNTHETIC_MODEL_DIR
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -43,12 +42,11 @@ def export_transcripts_command(args: argparse.Namespace, database_url: str) -> i
 def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     retention = commands.add_parser("retention", help="delete conversations past their retention (BackTalk rows and Rasa events)")
     retention.add_argument("action", choices=["run"])
-    retention.add_argument("--unfinished-days", type=int,
-                           default=int(os.environ.get("BACKTALK_RETENTION_UNFINISHED_DAYS", "30")),
+    # defaults (None here): the settings' BACKTALK_RETENTION_UNFINISHED_DAYS / BACKTALK_RETENTION_DAYS, in run()
+    retention.add_argument("--unfinished-days", type=int, default=None,
                            help="keep unconsented, abandoned and unfinished conversations this long (default 30, "
                                 "BACKTALK_RETENTION_UNFINISHED_DAYS)")
-    retention.add_argument("--finished-days", type=int,
-                           default=int(os.environ["BACKTALK_RETENTION_DAYS"]) if os.environ.get("BACKTALK_RETENTION_DAYS") else None,
+    retention.add_argument("--finished-days", type=int, default=None,
                            help="keep finished triages this long (clinic policy, BACKTALK_RETENTION_DAYS; default: keep)")
     erase = commands.add_parser("erase", help="erase a patient's whole conversation by reference code (admins)")
     erase.add_argument("reference_code", metavar="BT-XXXX-XXXX")
@@ -61,10 +59,12 @@ def run(args: argparse.Namespace, config: Settings) -> int:
     if args.command == "retention":
         from bot.privacy.retention import run_retention
 
-        counts = run_retention(config.database_url, args.unfinished_days, args.finished_days)
+        unfinished_days = config.retention_unfinished_days if args.unfinished_days is None else args.unfinished_days
+        finished_days = config.retention_days if args.finished_days is None else args.finished_days
+        counts = run_retention(config.database_url, unfinished_days, finished_days)
         with session_scope(config.database_url) as db:
-            record(db, "retention_run", username="cli", detail={"unfinished_days": args.unfinished_days,
-                                                                 "finished_days": args.finished_days,
+            record(db, "retention_run", username="cli", detail={"unfinished_days": unfinished_days,
+                                                                 "finished_days": finished_days,
                                                                  "triages": counts.triages, "events": counts.events})
         print(f"deleted {counts.conversations} conversation(s): {counts.triages} triage(s), "
               f"{counts.events} Rasa event(s)")

@@ -13,15 +13,15 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Mapping, Optional, Set
+from typing import Optional, Set
 
 from sqlalchemy import and_, column, delete, func, inspect, or_, select, table
 from sqlalchemy.orm import Session
 
 from bot.audit import record
+from bot.config import Settings
 from bot.store.db import engine_for, session_scope
 from bot.store.models import AuditEvent, TriageSession, as_utc, utcnow
 from bot.store.repository import TriageRepository
@@ -29,7 +29,7 @@ from bot.telegram.forget import Erased, erase_chat
 
 logger = logging.getLogger(__name__)
 RASA_EVENTS = table("events", column("sender_id"), column("timestamp"))
-DEFAULT_UNFINISHED_DAYS = 30
+DEFAULT_UNFINISHED_DAYS: int = Settings.__fields__["retention_unfinished_days"].default  # defined in bot/config.py
 # PostgreSQL advisory lock key of the scheduled run ("BTRT"): one worker at a time checks and runs.
 RETENTION_LOCK = 0x42545254
 
@@ -119,12 +119,9 @@ class RetentionSchedule:
     next_check: Optional[datetime] = field(default=None)
 
     @classmethod
-    def from_env(cls, database_url: str, env: Optional[Mapping[str, str]] = None) -> "RetentionSchedule":
+    def from_settings(cls, config: Settings) -> "RetentionSchedule":
         """The same settings as `backtalk retention run` (docs/privacy.md)."""
-        env = os.environ if env is None else env
-        finished = env.get("BACKTALK_RETENTION_DAYS")
-        return cls(database_url, int(env.get("BACKTALK_RETENTION_UNFINISHED_DAYS") or DEFAULT_UNFINISHED_DAYS),
-                   int(finished) if finished else None)
+        return cls(config.database_url, config.retention_unfinished_days, config.retention_days)
 
     def tick(self, now: datetime) -> Optional[RetentionCounts]:
         """Run retention when it is due; returns the counts of a run, None when none was due."""

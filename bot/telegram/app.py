@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
@@ -97,15 +96,15 @@ class RedactToken(logging.Filter):
 
 
 def main() -> int:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL at INFO, and Bot API URLs contain the bot token
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         config = load_settings()
-        telegram = telegram_settings()
+        telegram = telegram_settings(config)
     except ConfigError as error:
         print(f"backtalk telegram: {error}", file=sys.stderr)
         return 2
+    logging.basicConfig(level=config.log_level, format="%(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL at INFO, and Bot API URLs contain the bot token
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactToken(telegram.token))
     application = build_application(config, telegram)

@@ -1,16 +1,16 @@
-"""Retrying Bot API calls: Telegram's flood control (RetryAfter: wait as long as it says) and network
-trouble (exponential backoff), both a bounded number of times. Errors that a retry cannot fix
-(BadRequest, Forbidden: the user blocked the bot) are raised at once."""
+"""Retrying Bot API calls (bot.retry's policy): Telegram's flood control (RetryAfter: wait as long as
+it says) and network trouble (exponential backoff), both a bounded number of times. Errors that a
+retry cannot fix (BadRequest, Forbidden: the user blocked the bot) are raised at once."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import timedelta
-from typing import Awaitable, Callable, TypeVar
+from typing import Awaitable, Callable, Optional, TypeVar
 
 from telegram.error import BadRequest, NetworkError, RetryAfter
 
-logger = logging.getLogger(__name__)
+from bot.retry import retrying
+
 T = TypeVar("T")
 
 ATTEMPTS = 5
@@ -32,22 +32,13 @@ async def with_retries(
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
 ) -> T:
     """``await call()``, again after RetryAfter or a network error, at most ``attempts`` times."""
-    delay = first_delay
-    for attempt in range(1, attempts + 1):
-        try:
-            return await call()
-        except RetryAfter as error:
-            wait = retry_after_seconds(error)
-            if attempt == attempts or wait > MAX_RETRY_AFTER:
-                raise
-            logger.warning("%s: flood control, retrying in %.0f s (attempt %d/%d)", what, wait, attempt, attempts)
-            await sleep(wait)
-        except BadRequest:
-            raise  # a NetworkError subclass, but the request itself is wrong
-        except NetworkError as error:  # includes TimedOut
-            if attempt == attempts:
-                raise
-            logger.warning("%s: %s, retrying in %.1f s (attempt %d/%d)", what, error, delay, attempt, attempts)
-            await sleep(delay)
-            delay = min(delay * 2, MAX_DELAY)
-    raise AssertionError("unreachable")
+    return await retrying(
+        call, what=what, attempts=attempts, first_delay=first_delay, max_delay=MAX_DELAY, sleep=sleep,
+        on=(RetryAfter, NetworkError),  # NetworkError includes TimedOut
+        unless=(BadRequest,),  # a NetworkError subclass, but the request itself is wrong
+        asked_wait=_flood_wait, max_asked_wait=MAX_RETRY_AFTER,
+    )
+
+
+def _flood_wait(error: BaseException) -> Optional[float]:
+    return retry_after_seconds(error) if isinstance(error, RetryAfter) else None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import logging
 import signal
 from contextlib import asynccontextmanager, suppress
 from typing import AsyncIterator
@@ -19,9 +18,8 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 
+from bot.retry import retrying
 from bot.telegram.config import TelegramSettings
-
-logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 APPLICATION_KEY = web.AppKey("application", Application)
@@ -56,17 +54,8 @@ def webhook_app(application: Application, telegram: TelegramSettings) -> web.App
 
 async def _initialize(application: Application) -> None:
     """Like run_polling's bootstrap: wait for Telegram rather than exit while it is unreachable."""
-    delay = 1.0
-    while True:
-        try:
-            await application.initialize()
-            return
-        except InvalidToken:
-            raise
-        except NetworkError as error:
-            logger.warning("Telegram unreachable (%s); trying again in %.0f s", error, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 60)
+    await retrying(application.initialize, what="Telegram unreachable", on=(NetworkError,), unless=(InvalidToken,),
+                   attempts=None, first_delay=1.0, max_delay=60.0)
 
 
 @asynccontextmanager

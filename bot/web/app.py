@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any, Dict, FrozenSet, Optional, Tuple
 from aiohttp import web
 
 from bot.clinic.web import add_clinic_routes
-from bot.config import Settings, settings as load_settings
+from bot.config import Settings, settings as load_settings, settings_or_exit
 from bot.guide.web import add_guide_routes
 from bot.i18n.catalog import normalise_language, supported_language, translate
 from bot.i18n.languages import named_language
@@ -50,14 +49,14 @@ CHAT_PAGE_CSP = (
 
 @dataclass(frozen=True)
 class WebOptions:
-    """bot.web's own settings, from the environment (see README, "Web widget")."""
+    """bot.web's own settings (see README, "Web widget")."""
 
     allowed_origins: FrozenSet[str] = frozenset()
     rate_limit: RateLimit = RateLimit()
 
     @classmethod
-    def from_env(cls) -> "WebOptions":
-        return cls(parse_allowed_origins(os.environ.get("WIDGET_ALLOWED_ORIGINS")), RateLimit.from_env())
+    def from_settings(cls, config: Settings) -> "WebOptions":
+        return cls(parse_allowed_origins(config.widget_allowed_origins), RateLimit.from_settings(config))
 
 
 OPTIONS_KEY = web.AppKey("web_options", WebOptions)
@@ -266,8 +265,8 @@ async def _rasa_client(app: web.Application):  # type: ignore[no-untyped-def]
 def create_app(config: Settings | None = None, options: WebOptions | None = None) -> web.Application:
     # 64 kB is far above any chat message; aiohttp answers 413 beyond it.
     app = web.Application(client_max_size=64 * 1024, middlewares=[security_headers])
-    app[CONFIG_KEY] = config or load_settings()  # reads .env first, so WebOptions sees it too
-    app[OPTIONS_KEY] = options or WebOptions.from_env()
+    app[CONFIG_KEY] = config or load_settings()
+    app[OPTIONS_KEY] = options or WebOptions.from_settings(app[CONFIG_KEY])
     app[LIMITER_KEY] = RateLimiter(app[OPTIONS_KEY].rate_limit)
     app[SCRIPT_KEY] = widget_script()
     app.cleanup_ctx.append(_rasa_client)
@@ -289,11 +288,12 @@ def create_app(config: Settings | None = None, options: WebOptions | None = None
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
+    config = settings_or_exit("backtalk web")
+    logging.basicConfig(level=config.log_level, format="%(levelname)s %(name)s: %(message)s")
     web.run_app(
-        create_app(),
-        host=os.environ.get("WEB_HOST", "127.0.0.1"),
-        port=int(os.environ.get("WEB_PORT", "8000")),
+        create_app(config),
+        host=config.web_host,
+        port=config.web_port,
         print=None,
         access_log=None,
     )

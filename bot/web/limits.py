@@ -8,11 +8,12 @@ ones go first.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional, Tuple
+from typing import Callable, Optional, Tuple
+
+from bot.config import Settings
 
 
 @dataclass(frozen=True)
@@ -21,12 +22,9 @@ class RateLimit:
     seconds: float = 10.0  # ... refilled evenly over this many seconds
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "RateLimit":
-        messages = int(env.get("WEB_RATE_LIMIT_MESSAGES", cls.messages))
-        seconds = float(env.get("WEB_RATE_LIMIT_SECONDS", cls.seconds))
-        if messages < 1 or seconds <= 0:
-            raise ValueError("WEB_RATE_LIMIT_MESSAGES must be >= 1 and WEB_RATE_LIMIT_SECONDS > 0")
-        return cls(messages, seconds)
+    def from_settings(cls, config: Settings) -> "RateLimit":
+        """WEB_RATE_LIMIT_MESSAGES and WEB_RATE_LIMIT_SECONDS (bot/config.py checks their ranges)."""
+        return cls(config.web_rate_limit_messages, config.web_rate_limit_seconds)
 
 
 class RateLimiter:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator, List, Optional
 
@@ -39,7 +38,7 @@ def label(item_id: str, code: str, language: str = "en") -> str:
 
 @pytest.fixture(scope="module")
 def telegram(stack: RunningStack) -> Iterator[TelegramHarness]:
-    harness = TelegramHarness(replace(stack.config, rasa_url=stack.rasa_url), poll_timeout=5).start()
+    harness = TelegramHarness(stack.config.copy(update={"rasa_url": stack.rasa_url}), poll_timeout=5).start()
     yield harness
     harness.stop()
 
