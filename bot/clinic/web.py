@@ -20,6 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import partial
+from http.cookies import CookieError
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple, TypeVar
 from urllib.parse import urlencode
@@ -171,10 +172,19 @@ def redirect(location: str) -> web.Response:
     return web.Response(status=303, headers=_headers({"Location": location}))
 
 
+def _cookie(request: web.Request, name: str) -> Optional[str]:
+    """A cookie of the request, or None when the Cookie header cannot be parsed (an illegal name, found
+    by fuzzing: tests/test_openapi.py): such a request is simply not signed in, never a 500."""
+    try:
+        return request.cookies.get(name)
+    except CookieError:
+        return None
+
+
 def _visit(db: Session, request: web.Request, roles: tuple = ("clinician", "admin"),
            needs_clinic: bool = True) -> Visit | web.Response:
     """The signed-in user if allowed here; else a redirect to sign in, or a 403 page."""
-    signed = sessions.current(db, request.cookies.get(SESSION_COOKIE))
+    signed = sessions.current(db, _cookie(request, SESSION_COOKIE))
     if signed is None:
         if request.method != "GET":
             return error_page(403, _language(request), mark("clinic.error.session_expired"))
@@ -183,6 +193,15 @@ def _visit(db: Session, request: web.Request, roles: tuple = ("clinician", "admi
     if signed.user.role not in roles or (needs_clinic and visit.clinic is None):
         return visit.error(403, mark("clinic.error.forbidden"))
     return visit
+
+
+async def _form(request: web.Request) -> MultiDictProxy:
+    """The posted form; a body aiohttp cannot parse (e.g. multipart without a boundary, found by
+    fuzzing: tests/test_openapi.py) is the sender's mistake, answered 400 with the reason, not a 500."""
+    try:
+        return await request.post()
+    except ValueError as bad:
+        raise web.HTTPBadRequest(text=f"malformed form: {bad}") from None
 
 
 def _csrf_refused(visit: Visit, form: MultiDictProxy) -> Optional[web.Response]:
@@ -212,7 +231,7 @@ def _safe_next(target: Optional[str]) -> str:
 
 async def sign_in_page(request: web.Request) -> web.Response:
     language = _language(request)
-    token = request.cookies.get(SIGN_IN_COOKIE) or secrets.token_urlsafe(32)
+    token = _cookie(request, SIGN_IN_COOKIE) or secrets.token_urlsafe(32)
     response = render("sign_in.html", lang=language, user=None, clinic=None, csrf=token, error=None,
                       next=_safe_next(request.query.get("next")), username="")
     _set_cookie(request, response, SIGN_IN_COOKIE, token, max_age=3600)
@@ -227,13 +246,13 @@ def _set_cookie(request: web.Request, response: web.Response, name: str, value: 
 async def sign_in(request: web.Request) -> web.Response:
     workspace = request.app[WORKSPACE_KEY]
     language = _language(request)
-    form = await request.post()
+    form = await _form(request)
     wait = workspace.sign_in_limiter.take(request.remote or "?")
     if wait is not None:
         refused = error_page(429, language, mark("clinic.error.too_many_attempts"))
         refused.headers["Retry-After"] = retry_after_header(wait)
         return refused
-    cookie_token = request.cookies.get(SIGN_IN_COOKIE)
+    cookie_token = _cookie(request, SIGN_IN_COOKIE)
     if not cookie_token or not sessions.csrf_matches(cookie_token, form.get("csrf")):
         return error_page(403, language, mark("clinic.error.csrf"))
     username, password = str(form.get("username") or "")[:64], str(form.get("password") or "")[:1024]
@@ -261,7 +280,7 @@ async def sign_in(request: web.Request) -> web.Response:
 
 
 async def sign_out(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await _form(request)
 
     def work(db: Session) -> Optional[web.Response]:
         visit = _visit(db, request, roles=("clinician", "researcher", "admin"), needs_clinic=False)
@@ -270,7 +289,7 @@ async def sign_out(request: web.Request) -> web.Response:
         refused = _csrf_refused(visit, form)
         if refused is not None:
             return refused
-        sessions.close_session(db, request.cookies.get(SESSION_COOKIE))
+        sessions.close_session(db, _cookie(request, SESSION_COOKIE))
         audit.record(db, "sign_out", user=visit.user)
         return None
 
@@ -385,7 +404,7 @@ def _own_triage(db: Session, request: web.Request,
 
 
 async def decision_post(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await _form(request)
 
     def work(db: Session) -> web.Response:
         found = _own_triage(db, request, form)
@@ -406,7 +425,7 @@ async def decision_post(request: web.Request) -> web.Response:
 
 
 async def status_post(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await _form(request)
 
     def work(db: Session) -> web.Response:
         found = _own_triage(db, request, form)
@@ -659,7 +678,7 @@ async def erase_page(request: web.Request) -> web.Response:
 
 async def erase_post(request: web.Request) -> web.Response:
     """Two steps: ``confirm`` shows what the code's conversation holds, ``erase`` erases it."""
-    form = await request.post()
+    form = await _form(request)
     code = str(form.get("code") or "").strip().upper()[:32]
     step = form.get("step")
 

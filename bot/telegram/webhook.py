@@ -62,7 +62,9 @@ async def _initialize(application: Application) -> None:
 async def serving_webhook(application: Application, telegram: TelegramSettings) -> AsyncIterator[web.AppRunner]:
     from bot.telegram.app import ALLOWED_UPDATES
 
-    assert telegram.webhook_url and telegram.webhook_secret
+    # A real check, not an assert: `python -O` drops asserts, and without the secret anyone could post updates.
+    if not (telegram.webhook_url and telegram.webhook_secret):
+        raise ValueError("webhook mode needs TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET")
     await _initialize(application)
     if application.post_init:
         await application.post_init(application)
