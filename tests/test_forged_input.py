@@ -17,6 +17,7 @@ from bot.reference_code import new_reference_code
 from bot.scoring import start_back, start_msk
 from bot.triage import replies
 from bot.triage.slots import refused_slot_events
+from bot.triage.summary import SUMMARY_STEP
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
 SLOTS = sorted(DOMAIN["slots"])
@@ -43,7 +44,8 @@ def allowed_examples(slot: str) -> List[Any]:
         "red_flag": [i.id for i in FLOW.items if i.questionnaire == "red_flags"],
         "reference_code": [new_reference_code()],
         "followup_id": [1, 42],
-        "requested_slot": [i.id for i in FLOW.items],
+        "requested_slot": [*(i.id for i in FLOW.items), SUMMARY_STEP],
+        SUMMARY_STEP: [True],
     }[slot]
 
 
@@ -58,6 +60,8 @@ def refused_examples(slot: str) -> List[Any]:
             examples += ["true", "yes", 1, 0]
         else:
             examples += ["low", True, item.options[0].code.upper()]
+    elif slot == SUMMARY_STEP:  # confirmed, or not yet (None): "no" is no value it holds
+        examples += [False, "yes", 1]
     elif slot == "followup_id":  # any stored check-in's id is allowed: a big number is one
         examples = [v for v in examples if v != 10**6] + [0, "1", True]
     else:

@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple, get_args
 
 from bot.i18n.catalog import SUPPORTED_LANGUAGES
 from bot.questionnaires.flow import RISK_TOOLS, TriageFlow
+from bot.triage.summary import SUMMARY_STEP
 from bot.reference_code import is_reference_code
 from bot.scoring import start_back, start_msk
 
@@ -51,9 +52,10 @@ def slot_rules(flow: TriageFlow, stages: Tuple[str, ...]) -> Dict[str, SlotRule]
             describe = "one of " + ", ".join(o.code for o in item.options)
         rules[item.id] = SlotRule(describe, item.is_valid_value)
     red_flags = tuple(i.id for i in flow.items if i.questionnaire == "red_flags")
-    item_ids = tuple(i.id for i in flow.items)
+    steps = (*(i.id for i in flow.items), SUMMARY_STEP)
     rules.update({
-        "requested_slot": SlotRule("an item id", lambda v: v in item_ids),
+        "requested_slot": SlotRule("an item id or the summary step", lambda v: v in steps),
+        SUMMARY_STEP: SlotRule("true (the patient confirmed the summary of their answers)", lambda v: v is True),
         "language": SlotRule("a supported language code", lambda v: v in SUPPORTED_LANGUAGES),
         "stage": SlotRule("one of " + ", ".join(stages), lambda v: v in stages),
         "risk_tool": SlotRule("one of " + ", ".join(RISK_TOOLS), lambda v: v in RISK_TOOLS),
