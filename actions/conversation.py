@@ -18,6 +18,7 @@ from actions.common import (
     flow,
     language_of,
     latest_intent,
+    live_keyboard,
     result_delivery,
     send,
     send_language_picker,
@@ -25,6 +26,7 @@ from actions.common import (
     service,
     typed_text,
 )
+from actions.followup import ActionFollowupConsent
 from bot.followup.service import offer as followup_offer
 from bot.i18n.answers import parse_yes_no
 from bot.i18n.catalog import supported_language, translate
@@ -293,6 +295,10 @@ class ActionAfterEnd(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         language = language_of(tracker)
+        if any(intent == "followup_consent" for intent, _ in live_keyboard(tracker)):
+            # Just asked "may BackTalk check in later?": a typed "yes" or "no" answers that
+            # question (a tap arrives as its own intent), anything else is asked about again.
+            return await ActionFollowupConsent().run(dispatcher, tracker, domain)
         code = tracker.get_slot("reference_code")
         if code:
             dispatcher.utter_message(text=translate(language, "done.again", reference_code=code))
