@@ -2,7 +2,8 @@
 /api/chat, which forwards to Rasa's REST channel, /api/widget-strings/{lang}, and the clinic
 workspace under /clinic (bot/clinic/web.py).
 
-The browser's conversation id is pseudonymised here, before it reaches Rasa or any database.
+The browser's conversation id is pseudonymised here, before it reaches Rasa or any database: Rasa sees
+``channel_sender("web", id)``, BackTalk's tables its one-way pseudonym (bot/privacy/pseudonym.py).
 Requests are checked at the door: size (413), JSON (400), the page's origin (403; WIDGET_ALLOWED_ORIGINS
 lists the pages on other origins allowed to embed the widget) and a per-conversation rate limit (429).
 Replies are JSON with known fields only; the widget renders them as text, never as HTML.
@@ -25,7 +26,7 @@ from bot.guide.web import add_guide_routes
 from bot.i18n.catalog import normalise_language, supported_language, translate
 from bot.i18n.languages import named_language
 from bot.privacy.consent import set_research_consent
-from bot.privacy.pseudonym import pseudonymise
+from bot.privacy.pseudonym import channel_sender, pseudonymise
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.store.db import session_scope
 from bot.store.repository import DocumentRepository
@@ -144,7 +145,7 @@ async def chat_api(request: web.Request) -> web.Response:
     if wait is not None:
         return _error(429, "too many messages in this conversation, please wait a moment",
                       {**cors, "Retry-After": retry_after_header(wait)})
-    sender = pseudonymise(f"web:{chat.conversation_id}", request.app[CONFIG_KEY].pseudonym_key)
+    sender = channel_sender("web", chat.conversation_id, request.app[CONFIG_KEY].pseudonym_key)
     rasa = request.app[RASA_KEY]
     try:
         messages = await rasa.send(sender, chat.message, chat.language, channel="web", clinic=chat.clinic)
@@ -169,7 +170,7 @@ async def chat_api(request: web.Request) -> web.Response:
 
 async def _privacy_request(request: web.Request) -> Tuple[Optional[str], Dict[str, Any], web.Response | None]:
     """The checks /api/chat makes (origin, size, JSON, rate limit) for the widget's privacy requests:
-    (the conversation's pseudonym, the body, None) or (None, {}, the refusal)."""
+    (the conversation's Rasa sender, the body, None) or (None, {}, the refusal)."""
     refused = _origin_refused(request)
     if refused is not None:
         return None, {}, refused
@@ -188,30 +189,32 @@ async def _privacy_request(request: web.Request) -> Tuple[Optional[str], Dict[st
     if wait is not None:
         return None, {}, _error(429, "too many requests in this conversation, please wait a moment",
                                 {**cors, "Retry-After": retry_after_header(wait)})
-    return pseudonymise(f"web:{conversation_id}", request.app[CONFIG_KEY].pseudonym_key), body, None
+    return channel_sender("web", conversation_id, request.app[CONFIG_KEY].pseudonym_key), body, None
 
 
 async def forget_api(request: web.Request) -> web.Response:
     """The widget's "forget me": what Telegram's /forget erases (triages with their answers, care plans
     and documents, and Rasa's events), answered with the counts."""
-    pseudonym, _body, refused = await _privacy_request(request)
+    sender, _body, refused = await _privacy_request(request)
     if refused is not None:
         return refused
-    assert pseudonym is not None
-    erased = await asyncio.to_thread(erase_chat, request.app[CONFIG_KEY].database_url, pseudonym)
+    assert sender is not None
+    config = request.app[CONFIG_KEY]
+    erased = await asyncio.to_thread(erase_chat, config.database_url, pseudonymise(sender, config.pseudonym_key), sender)
     return web.json_response({"triages": erased.triages, "events": erased.events}, headers=_cors(request))
 
 
 async def research_consent_api(request: web.Request) -> web.Response:
     """The widget's research answer changed later: {"conversation_id", "allow": true|false}."""
-    pseudonym, body, refused = await _privacy_request(request)
+    sender, body, refused = await _privacy_request(request)
     if refused is not None:
         return refused
-    assert pseudonym is not None
+    assert sender is not None
     if not isinstance(body.get("allow"), bool):
         return _error(400, "allow must be true or false", _cors(request))
-    updated = await asyncio.to_thread(set_research_consent, request.app[CONFIG_KEY].database_url, pseudonym,
-                                      body["allow"])
+    config = request.app[CONFIG_KEY]
+    updated = await asyncio.to_thread(set_research_consent, config.database_url,
+                                      pseudonymise(sender, config.pseudonym_key), body["allow"])
     return web.json_response({"allow": body["allow"], "triages": updated}, headers=_cors(request))
 
 
