@@ -5,7 +5,8 @@ workspace under /clinic (bot/clinic/web.py).
 The browser's conversation id is pseudonymised here, before it reaches Rasa or any database: Rasa sees
 ``channel_sender("web", id)``, BackTalk's tables its one-way pseudonym (bot/privacy/pseudonym.py).
 Requests are checked at the door: size (413), JSON (400), the page's origin (403; WIDGET_ALLOWED_ORIGINS
-lists the pages on other origins allowed to embed the widget) and a per-conversation rate limit (429).
+lists the pages on other origins allowed to embed the widget) and rate limits (429): per client address
+(messages, and different conversations per hour) and per conversation (bot/web/limits.py).
 Replies are JSON with known fields only; the widget renders them as text, never as HTML.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Optional, Tuple
 
 from aiohttp import web
 
@@ -32,7 +33,7 @@ from bot.store.db import session_scope
 from bot.store.repository import DocumentRepository
 from bot.telegram.forget import erase_chat
 from bot.web.chat_api import BadRequest, clean_reply, parse_chat_request, parse_conversation_id
-from bot.web.limits import RateLimit, RateLimiter, retry_after_header
+from bot.web.limits import AddressLimits, ConversationCap, RateLimit, RateLimiter, retry_after_header
 from bot.web.widget import cors_headers, origin_allowed, parse_allowed_origins, valid_language_tag, widget_script, widget_strings
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 CONFIG_KEY = web.AppKey("config", Settings)
 RASA_KEY = web.AppKey("rasa", RasaClient)
 LIMITER_KEY = web.AppKey("limiter", RateLimiter)
+ADDRESS_LIMITER_KEY = web.AppKey("address_limiter", RateLimiter)
+CONVERSATION_CAP_KEY = web.AppKey("conversation_cap", ConversationCap)
 SCRIPT_KEY = web.AppKey("widget_script", bytes)
 
 # The demo page loads only widget.js from this server; the widget styles its shadow root inline.
@@ -55,10 +58,12 @@ class WebOptions:
 
     allowed_origins: FrozenSet[str] = frozenset()
     rate_limit: RateLimit = RateLimit()
+    address_limits: AddressLimits = AddressLimits()
 
     @classmethod
     def from_env(cls) -> "WebOptions":
-        return cls(parse_allowed_origins(os.environ.get("WIDGET_ALLOWED_ORIGINS")), RateLimit.from_env())
+        return cls(parse_allowed_origins(os.environ.get("WIDGET_ALLOWED_ORIGINS")), RateLimit.from_env(),
+                   AddressLimits.from_env())
 
 
 OPTIONS_KEY = web.AppKey("web_options", WebOptions)
@@ -126,6 +131,28 @@ def _error(status: int, reason: str, headers: Optional[Dict[str, str]] = None) -
     return web.json_response({"error": reason}, status=status, headers=headers)
 
 
+def _rate_limited(request: web.Request, conversation_id: str, cors: Dict[str, str]) -> Optional[web.Response]:
+    """429 with Retry-After and the reason when the client's address sends too much, uses too many
+    different conversations this hour, or this conversation sends too much; else None. (The address
+    is used in memory only, never logged or stored.)"""
+    address = request.app[OPTIONS_KEY].address_limits.client_address(request.remote, request.headers)
+    address_limiter, cap = request.app.get(ADDRESS_LIMITER_KEY), request.app.get(CONVERSATION_CAP_KEY)
+    checks: Tuple[Tuple[Callable[[], Optional[float]], str], ...] = (
+        (lambda: address_limiter.take(address) if address_limiter is not None else None,
+         "too many messages from your network, please wait a moment"),
+        (lambda: cap.take(address, conversation_id) if cap is not None else None,
+         "too many new conversations from your network this hour; please continue your conversation or try later"),
+        (lambda: request.app[LIMITER_KEY].take(conversation_id),
+         "too many messages in this conversation, please wait a moment"),
+    )
+    for take, reason in checks:
+        wait = take()
+        if wait is not None:
+            logger.info("429: %s", reason)
+            return _error(429, reason, {**cors, "Retry-After": retry_after_header(wait)})
+    return None
+
+
 async def chat_api(request: web.Request) -> web.Response:
     refused = _origin_refused(request)
     if refused is not None:
@@ -141,10 +168,9 @@ async def chat_api(request: web.Request) -> web.Response:
         chat = parse_chat_request(body)
     except BadRequest as bad:
         return _error(bad.status, bad.reason, cors)
-    wait = request.app[LIMITER_KEY].take(chat.conversation_id)
-    if wait is not None:
-        return _error(429, "too many messages in this conversation, please wait a moment",
-                      {**cors, "Retry-After": retry_after_header(wait)})
+    refused = _rate_limited(request, chat.conversation_id, cors)
+    if refused is not None:
+        return refused
     sender = channel_sender("web", chat.conversation_id, request.app[CONFIG_KEY].pseudonym_key)
     rasa = request.app[RASA_KEY]
     try:
@@ -185,10 +211,9 @@ async def _privacy_request(request: web.Request) -> Tuple[Optional[str], Dict[st
         conversation_id = parse_conversation_id(body)
     except BadRequest as bad:
         return None, {}, _error(bad.status, bad.reason, cors)
-    wait = request.app[LIMITER_KEY].take(conversation_id)
-    if wait is not None:
-        return None, {}, _error(429, "too many requests in this conversation, please wait a moment",
-                                {**cors, "Retry-After": retry_after_header(wait)})
+    refused = _rate_limited(request, conversation_id, cors)
+    if refused is not None:
+        return None, {}, refused
     return channel_sender("web", conversation_id, request.app[CONFIG_KEY].pseudonym_key), body, None
 
 
@@ -272,6 +297,11 @@ def create_app(config: Settings | None = None, options: WebOptions | None = None
     app[CONFIG_KEY] = config or load_settings()  # reads .env first, so WebOptions sees it too
     app[OPTIONS_KEY] = options or WebOptions.from_env()
     app[LIMITER_KEY] = RateLimiter(app[OPTIONS_KEY].rate_limit)
+    limits = app[OPTIONS_KEY].address_limits
+    if limits.messages:
+        app[ADDRESS_LIMITER_KEY] = RateLimiter(RateLimit(limits.messages, limits.seconds))
+    if limits.conversations_per_hour:
+        app[CONVERSATION_CAP_KEY] = ConversationCap(limits.conversations_per_hour)
     app[SCRIPT_KEY] = widget_script()
     app.cleanup_ctx.append(_rasa_client)
     app.router.add_get("/", to_chat)

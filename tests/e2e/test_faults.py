@@ -157,9 +157,11 @@ def scaled(model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tu
         config = make_settings(postgres.url, work)
         config = type(config)(**{**config.__dict__, "redis_url": f"redis://127.0.0.1:{redis.port}/0"})
         upgrade(config.database_url)
-        # 20 conversations from one address, each resending after a fault: above any per-conversation limit
+        # 20 conversations from one address, each resending after a fault: above any per-conversation or
+        # per-address limit (one load generator stands for many patients)
         stack = ScaledStack(config=config, model=model, rasa_count=2,
-                            extra_env={"WEB_RATE_LIMIT_MESSAGES": "1000"}).start()
+                            extra_env={"WEB_RATE_LIMIT_MESSAGES": "1000", "WEB_ADDRESS_RATE_LIMIT_MESSAGES": "0",
+                                       "WEB_NEW_CONVERSATIONS_PER_HOUR": "0"}).start()
         yield stack, postgres, redis
     finally:
         if stack is not None:
