@@ -33,6 +33,7 @@ from bot.store.db import session_scope
 from bot.store.repository import DocumentRepository
 from bot.telegram.forget import erase_chat
 from bot.web.chat_api import BadRequest, clean_reply, parse_chat_request, parse_conversation_id
+from bot.web.headers import security_headers_middleware
 from bot.web.limits import AddressLimits, ConversationCap, RateLimit, RateLimiter, retry_after_header
 from bot.web.widget import cors_headers, origin_allowed, parse_allowed_origins, valid_language_tag, widget_script, widget_strings
 
@@ -44,13 +45,6 @@ LIMITER_KEY = web.AppKey("limiter", RateLimiter)
 ADDRESS_LIMITER_KEY = web.AppKey("address_limiter", RateLimiter)
 CONVERSATION_CAP_KEY = web.AppKey("conversation_cap", ConversationCap)
 SCRIPT_KEY = web.AppKey("widget_script", bytes)
-
-# The demo page loads only widget.js from this server; the widget styles its shadow root inline.
-CHAT_PAGE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'; form-action 'self'"
-)
-
 
 @dataclass(frozen=True)
 class WebOptions:
@@ -69,16 +63,8 @@ class WebOptions:
 OPTIONS_KEY = web.AppKey("web_options", WebOptions)
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    response = await handler(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    return response
-
-
 async def chat_page(_request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC_DIR / "chat.html", headers={"Content-Security-Policy": CHAT_PAGE_CSP})
+    return web.FileResponse(STATIC_DIR / "chat.html")  # its CSP: bot/web/headers.py
 
 
 async def widget_js(request: web.Request) -> web.Response:
@@ -258,11 +244,6 @@ def _load_document(database_url: str, token: str) -> Optional[Tuple[bytes, str, 
         return None if document is None else (document.content, document.media_type, document.filename)
 
 
-# A stored page (the care plan for phones) is self-contained: inline styles and data: images only.
-STORED_HTML_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
-                   "form-action 'none'; frame-ancestors 'none'; sandbox")
-
-
 async def file_download(request: web.Request) -> web.Response:
     """A care-plan PDF or outlook graph by its token (the link in the chat is the only way to it)."""
     token = request.match_info["token"]
@@ -278,8 +259,6 @@ async def file_download(request: web.Request) -> web.Response:
         "Cache-Control": "private, max-age=3600",
         "Cross-Origin-Resource-Policy": "cross-origin",  # the widget may be embedded on a clinic's site
     }
-    if media_type == "text/html":  # the care plan's web page: no script, no request, no framing
-        headers["Content-Security-Policy"] = STORED_HTML_CSP
     return web.Response(body=content, content_type=media_type, headers=headers,
                         charset="utf-8" if media_type.startswith("text/") else None)
 
@@ -293,8 +272,10 @@ async def _rasa_client(app: web.Application):  # type: ignore[no-untyped-def]
 
 def create_app(config: Settings | None = None, options: WebOptions | None = None) -> web.Application:
     # 64 kB is far above any chat message; aiohttp answers 413 beyond it.
-    app = web.Application(client_max_size=64 * 1024, middlewares=[security_headers])
-    app[CONFIG_KEY] = config or load_settings()  # reads .env first, so WebOptions sees it too
+    config = config or load_settings()  # reads .env first, so WebOptions sees it too
+    app = web.Application(client_max_size=64 * 1024,
+                          middlewares=[security_headers_middleware(config.production)])
+    app[CONFIG_KEY] = config
     app[OPTIONS_KEY] = options or WebOptions.from_env()
     app[LIMITER_KEY] = RateLimiter(app[OPTIONS_KEY].rate_limit)
     limits = app[OPTIONS_KEY].address_limits
