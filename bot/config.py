@@ -53,6 +53,8 @@ class Settings:
     encryption_key: bytes
     # where patients' devices reach bot.web: links to care-plan PDFs and outlook graphs start with it
     public_url: str = "http://127.0.0.1:8000"
+    # how long a link to a patient's file (/files/...) lasts; bot/web/files.py
+    file_link_days: int = 7
 
     @property
     def production(self) -> bool:
@@ -86,4 +88,5 @@ def settings() -> Settings:
         pseudonym_key=env["BACKTALK_PSEUDONYM_KEY"].encode("utf-8"),
         encryption_key=env["BACKTALK_ENCRYPTION_KEY"].encode("utf-8"),
         public_url=(env.get("BACKTALK_PUBLIC_URL") or f"http://127.0.0.1:{env.get('WEB_PORT', '8000')}").rstrip("/"),
+        file_link_days=int(env.get("BACKTALK_FILE_LINK_DAYS", "7")),
     )

@@ -12,27 +12,31 @@ Replies are JSON with known fields only; the widget renders them as text, never 
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, FrozenSet, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from aiohttp import web
+from sqlalchemy import select
 
 from bot.clinic.web import add_clinic_routes
 from bot.config import Settings, settings as load_settings
 from bot.guide.web import add_guide_routes
-from bot.i18n.catalog import normalise_language, supported_language, translate
+from bot.i18n.catalog import DEFAULT_LANGUAGE, normalise_language, supported_language, translate
 from bot.i18n.languages import named_language
 from bot.privacy.consent import set_research_consent
 from bot.privacy.pseudonym import channel_sender, pseudonymise
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.store.db import session_scope
+from bot.store.models import Document, TriageSession
 from bot.store.repository import DocumentRepository
 from bot.telegram.forget import erase_chat
 from bot.web.chat_api import BadRequest, clean_reply, parse_chat_request, parse_conversation_id
+from bot.web.files import FileLinks
 from bot.web.headers import security_headers_middleware
 from bot.web.limits import AddressLimits, ConversationCap, RateLimit, RateLimiter, retry_after_header
 from bot.web.widget import cors_headers, origin_allowed, parse_allowed_origins, valid_language_tag, widget_script, widget_strings
@@ -244,23 +248,70 @@ def _load_document(database_url: str, token: str) -> Optional[Tuple[bytes, str, 
         return None if document is None else (document.content, document.media_type, document.filename)
 
 
+def _file_links(request: web.Request) -> FileLinks:
+    config = request.app[CONFIG_KEY]
+    return FileLinks(config.pseudonym_key, config.public_url, config.file_link_days)
+
+
+def _gone(request: web.Request) -> web.Response:
+    """410 for an expired link: a short page in the reader's language for a browser, JSON otherwise."""
+    reason = "this link has expired; open the chat again for a fresh one"
+    if "text/html" not in request.headers.get("Accept", ""):
+        return _error(410, reason)
+    tags = [part.split(";")[0] for part in request.headers.get("Accept-Language", "").split(",")]
+    language = next((code for code in map(supported_language, tags) if code), DEFAULT_LANGUAGE)
+    title = html.escape(translate(language, "files.expired.title"))
+    body = html.escape(translate(language, "files.expired.body", days=request.app[CONFIG_KEY].file_link_days))
+    page = (f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title></head>'
+            f"<body><h1>{title}</h1><p>{body}</p></body></html>")
+    return web.Response(text=page, status=410, content_type="text/html", charset="utf-8",
+                        headers={"Cache-Control": "no-store", "Content-Language": language})
+
+
 async def file_download(request: web.Request) -> web.Response:
-    """A care-plan PDF or outlook graph by its token (the link in the chat is the only way to it)."""
+    """A care-plan PDF or outlook graph by its signed, expiring link (bot/web/files.py)."""
     token = request.match_info["token"]
     if not FILE_TOKEN.match(token):
         return _error(400, "malformed file token")
+    validity = _file_links(request).check(token, request.query.get("expires"), request.query.get("sig"))
+    if validity == "invalid":
+        return _error(403, "this link is not valid (it was changed); use the link as you received it")
     found = await asyncio.get_running_loop().run_in_executor(
         None, _load_document, request.app[CONFIG_KEY].database_url, token)
     if found is None:
         return _error(404, "no such file")
+    if validity == "expired":
+        return _gone(request)
     content, media_type, filename = found
     headers = {
         "Content-Disposition": f'inline; filename="{filename}"',
         "Cache-Control": "private, max-age=3600",
         "Cross-Origin-Resource-Policy": "cross-origin",  # the widget may be embedded on a clinic's site
     }
+    # (a stored care-plan page gets a sandboxing policy: bot/web/headers.py)
     return web.Response(body=content, content_type=media_type, headers=headers,
                         charset="utf-8" if media_type.startswith("text/") else None)
+
+
+def _conversation_files(database_url: str, pseudonym: str) -> List[str]:
+    with session_scope(database_url) as db:
+        return list(db.execute(select(Document.token).join(TriageSession)
+                               .where(TriageSession.pseudonym == pseudonym).order_by(Document.created_at)).scalars())
+
+
+async def documents_api(request: web.Request) -> web.Response:
+    """Fresh links to the files of the widget's conversation ({"conversation_id"} -> {"documents":
+    {token: link}}): the widget asks when it resumes, so the links in its transcript keep working."""
+    sender, _body, refused = await _privacy_request(request)
+    if refused is not None:
+        return refused
+    assert sender is not None
+    config = request.app[CONFIG_KEY]
+    tokens = await asyncio.to_thread(_conversation_files, config.database_url,
+                                     pseudonymise(sender, config.pseudonym_key))
+    links = _file_links(request)
+    return web.json_response({"documents": {token: links.url(token) for token in tokens}}, headers=_cors(request))
 
 
 async def _rasa_client(app: web.Application):  # type: ignore[no-untyped-def]
@@ -293,7 +344,8 @@ def create_app(config: Settings | None = None, options: WebOptions | None = None
     app.router.add_post("/api/chat", chat_api)
     app.router.add_options("/api/chat", preflight)
     app.router.add_get("/api/widget-strings/{lang}", widget_strings_api)
-    for path, handler in (("/api/forget", forget_api), ("/api/research-consent", research_consent_api)):
+    for path, handler in (("/api/forget", forget_api), ("/api/research-consent", research_consent_api),
+                          ("/api/documents", documents_api)):
         app.router.add_post(path, handler)
         app.router.add_options(path, preflight)
     app.router.add_options("/api/widget-strings/{lang}", preflight)

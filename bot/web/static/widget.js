@@ -613,6 +613,35 @@
     send('/followup{"token": "' + code + '"}', str("followup"), false);
   }
 
+  // Links to the patient's files (/files/<token>?expires=...&sig=...) expire: on resuming a
+  // conversation that holds some, ask for fresh ones and put them in place of the old.
+  var FILE_TOKEN = /\/files\/([A-Za-z0-9_-]{43})(?:[?#]|$)/;
+  function fileToken(url) {
+    var match = typeof url === "string" && FILE_TOKEN.exec(url);
+    return match ? match[1] : null;
+  }
+
+  function refreshFiles() {
+    var holding = items.filter(function (item) {
+      return fileToken(item.image) || (item.document && fileToken(item.document.url));
+    });
+    if (!holding.length) return;
+    postJson("api/documents", { conversation_id: conversationId }).then(function (body) {
+      var fresh = (body && body.documents) || {};
+      holding.forEach(function (item) {
+        var image = fresh[fileToken(item.image)], doc = item.document && fresh[fileToken(item.document.url)];
+        if (image && safeUrl(image)) item.image = image;
+        if (doc && safeUrl(doc)) item.document.url = doc;
+        if (item.node && (image || doc)) {
+          var old = item.node;
+          render(item);
+          ui.log.replaceChild(item.node, old);
+        }
+      });
+      persist();
+    }, function () { /* offline or erased: the old links answer for themselves */ });
+  }
+
   function start() {
     var language = chosenLanguage || hint;
     var ready = loadStrings(language);
@@ -620,6 +649,7 @@
     Promise.race([ready, delay(3000)]).then(function () {
       build();
       ready.then(applyStrings); // in case the labels came after the 3 s
+      refreshFiles();
       openFollowup();
     });
   }
