@@ -14,11 +14,13 @@ from rasa_sdk.endpoint import create_app
 from sanic import response
 
 from bot.config import settings
+from bot.logsafe import protect_logs
 
 
 def main() -> None:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
     config = settings()
+    protect_logs([config.action_server_token, config.rasa_auth_token, config.pseudonym_key, config.encryption_key])
     app = create_app("actions", cors_origins=[])
     token = config.action_server_token
 

@@ -31,6 +31,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
 
+from bot.logsafe import protect_logs
 from bot.config import ConfigError, Settings, settings as load_settings
 from bot.i18n.catalog import normalise_language
 from bot.notify.messages import compose, summary_link
@@ -325,6 +326,7 @@ def main() -> int:
     except ConfigError as error:
         print(f"backtalk worker: {error}", file=sys.stderr)
         return 2
+    protect_logs([config.rasa_auth_token, config.pseudonym_key, config.encryption_key])
     redaction = RedactSecrets([s for sender in senders.values() for s in sender.secrets()])
     for handler in logging.getLogger().handlers:
         handler.addFilter(redaction)

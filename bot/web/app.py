@@ -28,6 +28,7 @@ from bot.config import Settings, settings as load_settings
 from bot.guide.web import add_guide_routes
 from bot.i18n.catalog import DEFAULT_LANGUAGE, normalise_language, supported_language, translate
 from bot.i18n.languages import named_language
+from bot.logsafe import protect_logs
 from bot.privacy.consent import set_research_consent
 from bot.privacy.pseudonym import channel_sender, pseudonymise
 from bot.rasa_client import RasaClient, RasaUnavailable
@@ -356,8 +357,11 @@ def create_app(config: Settings | None = None, options: WebOptions | None = None
 
 def main() -> None:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
+    app = create_app()
+    config = app[CONFIG_KEY]
+    protect_logs([config.rasa_auth_token, config.pseudonym_key, config.encryption_key])
     web.run_app(
-        create_app(),
+        app,
         host=os.environ.get("WEB_HOST", "127.0.0.1"),
         port=int(os.environ.get("WEB_PORT", "8000")),
         print=None,

@@ -34,6 +34,7 @@ from sqlalchemy import select
 
 from bot.i18n.catalog import translate
 from bot.privacy.pseudonym import pseudonymise
+from bot.rasa_client import auth_headers
 from bot.routing import route
 from bot.store.db import engine_for, session_scope
 from bot.store.migrate import upgrade
@@ -260,7 +261,7 @@ def test_conversations_survive_killed_servers_and_restarted_stores(scaled: Tuple
     # item ends with the undisturbed patient's value.
     def answered_turns(conversation: Conversation) -> Tuple[List[str], Dict[str, Any]]:
         url = f"{stack.rasa_urls[conversation.rasa - 1]}/conversations/{conversation.sender}/tracker"
-        status, tracker = http("GET", f"{url}?token={stack.config.rasa_auth_token}")
+        status, tracker = http("GET", url, headers=auth_headers(stack.config.rasa_auth_token))
         assert status == 200, (status, tracker)
         turns: List[Tuple[str, bool]] = []
         for event in tracker["events"]:
