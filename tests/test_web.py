@@ -34,7 +34,8 @@ class FakeRasa:
         return web.json_response(self.reply, status=self.status)
 
     async def tracker(self, request: web.Request) -> web.Response:
-        self.tracker_requests.append((request.match_info["sender"], dict(request.query)))
+        self.tracker_requests.append((request.match_info["sender"], dict(request.query),
+                                      request.headers.get("Authorization")))
         return web.json_response({"slots": {"language": self.language}})
 
 
@@ -345,8 +346,8 @@ def test_a_language_choice_is_reported_so_the_widget_labels_follow(tmp_path: Pat
 
     run_with_web(fake, tmp_path, test)
     assert len(fake.tracker_requests) == 2
-    sender, query = fake.tracker_requests[0]
-    assert is_pseudonym(sender) and query == {"include_events": "NONE", "token": "test-rasa-token"}
+    sender, query, authorization = fake.tracker_requests[0]
+    assert is_pseudonym(sender) and query == {"include_events": "NONE"} and authorization == "Token test-rasa-token"
 
 
 def test_clean_reply_keeps_only_renderable_fields() -> None:
