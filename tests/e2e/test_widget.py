@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from bot.i18n.catalog import translate
 from bot.paths import PROJECT_ROOT
-from bot.privacy.pseudonym import pseudonymise
+from bot.privacy.pseudonym import channel_sender, pseudonymise
 from bot.privacy.retention import RASA_EVENTS
 from bot.store.db import session_scope
 from bot.store.models import TriageSession
@@ -515,13 +515,14 @@ def test_the_privacy_menu_withdraws_research_use_and_forget_me_erases_and_starts
     chat = open_chat(browser, web_stack)
     chat.say("hi").asks("consent.ask").tap("Yes").asks("research_consent.ask").tap("Yes").asks("pain_site.ask")
     old = chat.storage("conversation")
-    pseudonym = pseudonymise(f"web:{old}", web_stack.config.pseudonym_key)
+    sender = channel_sender("web", old, web_stack.config.pseudonym_key)  # Rasa's id of the conversation
+    pseudonym = pseudonymise(sender, web_stack.config.pseudonym_key)  # BackTalk's
 
     def stored() -> tuple:
         with session_scope(web_stack.config.database_url) as db:
             answers = list(db.execute(select(TriageSession.research_consent)
                                       .where(TriageSession.pseudonym == pseudonym)).scalars())
-            events = db.execute(select(func.count()).where(RASA_EVENTS.c.sender_id == pseudonym)).scalar_one()
+            events = db.execute(select(func.count()).where(RASA_EVENTS.c.sender_id == sender)).scalar_one()
         return answers, events
 
     assert stored()[0] == [True]
