@@ -16,6 +16,7 @@ from bot.web.app import WebOptions, create_app
 from bot.web.headers import API_CSP, CHAT_PAGE_CSP, CLINIC_CSP, FILE_CSP, GUIDE_CSP, HSTS, STORED_HTML_CSP
 from tests.clinic_helpers import LOW_BACK_LOW, add_user, setup_clinic, triage
 from tests.test_clinic_web import sign_in
+from tests.test_file_links import fresh_url
 
 CLINIC = "https://clinic.example"
 FIGURE = sorted(p.name for p in (GUIDE_DIR / "figures").glob("*.svg"))[0]
@@ -121,8 +122,6 @@ def test_the_widget_stays_usable_cross_origin_and_stored_pages_stay_sandboxed(se
         links = await client.post("/api/documents", json={"conversation_id": "nobody-knows-this"},
                                   headers={"Origin": CLINIC})
         assert links.headers["Access-Control-Allow-Origin"] == CLINIC
-        from tests.test_file_links import fresh_url  # signed links (bot/web/files.py)
-
         page = await client.get(fresh_url(settings, documents["care_plan_html"]))
         assert page.status == 200 and page.headers["Content-Security-Policy"] == STORED_HTML_CSP
         pdf = await client.get(fresh_url(settings, documents["care_plan_pdf"]))

@@ -3,12 +3,13 @@
  *   <script src="https://bot.example/widget.js" defer></script>
  *
  * It talks only to the bot.web that served this file (POST api/chat, api/forget, api/research-consent,
- * GET api/widget-strings/<lang>)
+ * api/documents, GET api/widget-strings/<lang>)
  * and loads nothing else: no framework, no font, no third-party request. It renders into an element
  * with the attribute data-backtalk-widget when the page has one, otherwise into a chat button fixed to
  * the corner of the page. The language is navigator.language unless the tag says data-language="de";
  * a language the patient then chooses in the chat is kept by Rasa (and the widget's labels follow).
- * The conversation id and the last 100 messages are kept in localStorage, so a reload resumes.
+ * The conversation id and the last 100 messages are kept in localStorage, so a reload resumes (and
+ * links to the patient's files, which expire, are replaced by fresh ones).
  * Text from the server is only ever set with textContent: nothing it sends is parsed as HTML.
  * The header's privacy menu offers "forget me" (after a confirmation saying what is lost: bot.web erases
  * the conversation, the widget clears its storage and starts a new conversation id) and changing the
