@@ -17,6 +17,7 @@ from sanic import response
 from actions.common import slot_rules
 from bot.config import settings_or_exit
 from bot.lifeline import watch_supervisor
+from bot.logsafe import protect_logs
 from bot.triage.slots import refused_slot_events
 
 logger = logging.getLogger("actions")
@@ -39,6 +40,7 @@ def main() -> None:
     watch_supervisor()
     config = settings_or_exit("backtalk actions")
     logging.basicConfig(level=config.log_level, format="%(levelname)s %(name)s: %(message)s")
+    protect_logs([config.action_server_token, config.rasa_auth_token, config.pseudonym_key, config.encryption_key])
     app = create_app("actions", cors_origins=[])
     token = config.action_server_token
 

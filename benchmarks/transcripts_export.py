@@ -67,7 +67,7 @@ def main(argv: List[str] | None = None) -> int:
                 pseudonym = f"p_{n:040x}"
                 language = SUPPORTED_LANGUAGES[n % len(SUPPORTED_LANGUAGES)]
                 connection.execute(TriageSession.__table__.insert(), [dict(
-                    pseudonym=pseudonym, channel="rest", language=language, status="complete", consent_at=utcnow(),
+                    pseudonym=pseudonym, rasa_sender=pseudonym, channel="rest", language=language, status="complete", consent_at=utcnow(),
                     started_at=utcnow(), updated_at=utcnow(), completed_at=utcnow(), risk_group="medium",
                     needs_attention=False, review_status="new", research_consent=True, reference_code=f"BT-{n:09d}"[:12])])
                 rows = []

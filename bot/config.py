@@ -88,6 +88,14 @@ class Settings(BaseSettings):
     web_rate_limit_messages: conint(ge=1) = Field(10, env="WEB_RATE_LIMIT_MESSAGES")  # type: ignore[valid-type]
     web_rate_limit_seconds: confloat(gt=0) = Field(10.0, env="WEB_RATE_LIMIT_SECONDS")  # type: ignore[valid-type]
     timezone: str = Field("UTC", env="BACKTALK_TIMEZONE")  # the clinic workspace's dates
+    # per client address (bot/web/limits.py): messages in a window, new conversations an hour; 0 = off
+    web_address_rate_limit_messages: conint(ge=0) = Field(120, env="WEB_ADDRESS_RATE_LIMIT_MESSAGES")  # type: ignore[valid-type]
+    web_address_rate_limit_seconds: confloat(gt=0) = Field(60.0, env="WEB_ADDRESS_RATE_LIMIT_SECONDS")  # type: ignore[valid-type]
+    web_new_conversations_per_hour: conint(ge=0) = Field(60, env="WEB_NEW_CONVERSATIONS_PER_HOUR")  # type: ignore[valid-type]
+    # the header a trusted reverse proxy sets to the client's address; unset: the TCP peer counts
+    web_trusted_proxy_header: Optional[str] = Field(None, env="WEB_TRUSTED_PROXY_HEADER")
+    # how long a link to a patient's file (/files/...) lasts; bot/web/files.py
+    file_link_days: conint(ge=1) = Field(7, env="BACKTALK_FILE_LINK_DAYS")  # type: ignore[valid-type]
 
     # -- data: retention and the outcome model -------------------------------------------------------
     retention_unfinished_days: conint(ge=0) = Field(30, env="BACKTALK_RETENTION_UNFINISHED_DAYS")  # type: ignore[valid-type]

@@ -1,5 +1,6 @@
 """Talking to Rasa over HTTP only (DESIGN.md §3), for every channel (bot.web, bot.telegram): the REST
-channel for messages, the token-protected HTTP API to read a conversation's slots."""
+channel for messages, the token-protected HTTP API to read a conversation's slots. The token travels
+in a header (``Authorization: Token …``, accepted by rasa_server/), never in a URL that proxies log."""
 from __future__ import annotations
 
 import asyncio
@@ -18,6 +19,11 @@ TRACKER_TIMEOUT = aiohttp.ClientTimeout(total=5)
 RETRY_STATUSES = {502, 503, 504}
 ATTEMPTS = 4
 FIRST_DELAY = 0.5
+
+
+def auth_headers(token: str) -> Dict[str, str]:
+    """How a request to Rasa's HTTP API carries RASA_AUTH_TOKEN (rasa_server.__main__.AUTH_SCHEME)."""
+    return {"Authorization": f"Token {token}"}
 
 
 class RasaUnavailable(RuntimeError):
@@ -100,7 +106,7 @@ class RasaClient:
         url = f"{route(sender, self.base_urls)}/conversations/{quote(sender, safe='')}/tracker"
         try:
             async with self.session.get(
-                url, params={"token": self.auth_token, "include_events": "NONE"}, timeout=TRACKER_TIMEOUT
+                url, params={"include_events": "NONE"}, headers=auth_headers(self.auth_token), timeout=TRACKER_TIMEOUT
             ) as response:
                 if response.status != 200:
                     return None

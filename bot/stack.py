@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Tuple
 from bot.config import Settings, settings
 from bot.lifeline import SUPERVISOR_PID_ENV, TakenPort, taken_ports
 from bot.paths import PROJECT_ROOT
+from bot.rasa_client import auth_headers
 from bot.rasa_endpoints import write_endpoints
 
 STOP_GRACE_SECONDS = 15
@@ -36,6 +37,7 @@ class Service:
     command: List[str]
     ready_url: Optional[str] = None
     env: Dict[str, str] = field(default_factory=dict)  # added to the supervisor's environment
+    ready_headers: Dict[str, str] = field(default_factory=dict)  # e.g. Rasa's token, never in the URL
 
 
 def venv_bin(name: str) -> str:
@@ -48,9 +50,10 @@ def train_command(model_dir: Path = MODEL_DIR) -> List[str]:
 
 
 def rasa_command(config: Settings, endpoints: Path, host: str, port: int, model: Path) -> List[str]:
-    # rasa_server is `rasa run` without a repeated JSON-schema meta-check (see rasa_server/__main__.py)
+    # rasa_server is `rasa run` without a repeated JSON-schema meta-check (see rasa_server/__main__.py);
+    # it takes the token from RASA_AUTH_TOKEN, so the command line (ps, /proc) does not show it.
     return [
-        sys.executable, "-m", "rasa_server", "run", "--enable-api", "--auth-token", config.rasa_auth_token,
+        sys.executable, "-m", "rasa_server", "run", "--enable-api",
         "--interface", host, "--port", str(port), "--model", str(model),
         "--endpoints", str(endpoints), "--credentials", str(PROJECT_ROOT / "credentials.yml"),
     ]
@@ -86,7 +89,8 @@ def services(config: Settings, endpoints: Path, workers: int = 1) -> List[Servic
                 "rasa",
                 rasa_command(config, endpoints, host, rasa_port, model),
                 # /status answers 409 until the model is loaded
-                ready_url=f"http://127.0.0.1:{rasa_port}/status?token={config.rasa_auth_token}",
+                ready_url=f"http://127.0.0.1:{rasa_port}/status", ready_headers=auth_headers(config.rasa_auth_token),
+                env={"RASA_AUTH_TOKEN": config.rasa_auth_token},
             ),
         ]
     else:
@@ -99,7 +103,8 @@ def services(config: Settings, endpoints: Path, workers: int = 1) -> List[Servic
             Service(
                 f"rasa-{i}",
                 rasa_command(config, worker_endpoints(endpoints, (i - 1) % SCALED_ACTION_SERVERS + 1), host, port, model),
-                ready_url=f"http://127.0.0.1:{port}/status?token={config.rasa_auth_token}",
+                ready_url=f"http://127.0.0.1:{port}/status", ready_headers=auth_headers(config.rasa_auth_token),
+                env={"RASA_AUTH_TOKEN": config.rasa_auth_token},
             )
             for i, port in enumerate(rasa_ports, start=1)
         ]
@@ -177,7 +182,8 @@ class Supervisor:
                 return False
             for service in list(pending):
                 try:
-                    with urllib.request.urlopen(service.ready_url, timeout=2):
+                    ready = urllib.request.Request(service.ready_url, headers=service.ready_headers)
+                    with urllib.request.urlopen(ready, timeout=2):
                         pending.remove(service)
                 except OSError:
                     pass

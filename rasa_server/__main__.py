@@ -25,13 +25,23 @@ what they type then is taken as an answer to that. Here the wrapper is given an 
 re-raises instead, so the turn fails as a whole: Rasa's REST channel answers with no message, which
 bot.web and the Telegram channel turn into "one moment, please send your last message again"
 (``chat.no_reply``), and once the database is back the conversation continues where it was.
+
+**The token off the command line and out of URLs.** ``rasa run --auth-token X`` shows the token to
+anyone who can list processes (``ps``, /proc/<pid>/cmdline), and Rasa 3.6 reads it only from the
+``?token=`` query string (``rasa.server.requires_auth``), which proxies and access logs record. Here
+``run`` without ``--auth-token`` takes it from the environment (``RASA_AUTH_TOKEN``) into Rasa's
+arguments inside this process, where the kernel's copy of the command line does not change; and the
+HTTP API also accepts it in a header, ``Authorization: Token <token>``, which BackTalk's clients
+send. The query string still works, for a curl by hand and for Rasa's own tools.
 """
 from __future__ import annotations
 
+import hmac
 import json
 import sys
-from functools import partial
-from typing import Any, Dict, Optional, Set
+from functools import partial, wraps
+from inspect import isawaitable
+from typing import Any, Callable, Dict, List, Optional, Set
 
 import jsonschema
 from jsonschema import exceptions, validators
@@ -59,13 +69,58 @@ def refuse(error: Exception) -> None:
     raise error
 
 
+AUTH_SCHEME = "Token"  # Authorization: Token <RASA_AUTH_TOKEN> (bot/rasa_client.py sends it)
+
+
+def header_auth(requires_auth: Callable[..., Any]) -> Callable[..., Any]:
+    """``rasa.server.requires_auth`` that also lets a request in whose Authorization header carries the
+    token; anything else goes through Rasa's own check (query token, JWT) unchanged."""
+
+    def patched(app: Any, token: Optional[str] = None) -> Callable[[Any], Any]:
+        rasa_check = requires_auth(app, token)
+
+        def decorator(handler: Any) -> Any:
+            checked = rasa_check(handler)
+
+            @wraps(handler)
+            async def guarded(request: Any, *args: Any, **kwargs: Any) -> Any:
+                given = request.headers.get("Authorization", "")
+                if token and hmac.compare_digest(given.encode(), f"{AUTH_SCHEME} {token}".encode()):
+                    result = handler(request, *args, **kwargs)
+                    return await result if isawaitable(result) else result
+                return await checked(request, *args, **kwargs)
+
+            return guarded
+
+        return decorator
+
+    return patched
+
+
+def with_token_from_env(argv: List[str], token: str) -> List[str]:
+    """``rasa run`` arguments with ``--auth-token`` from RASA_AUTH_TOKEN (read through bot/config.py)
+    when not given: Rasa reads its arguments in-process, so the token never shows in ``ps``."""
+    if len(argv) > 1 and argv[1] == "run" and "--auth-token" not in argv and token:
+        return [*argv, "--auth-token", token]
+    return argv
+
+
 def main() -> None:
     from bot.lifeline import watch_supervisor
 
     watch_supervisor()  # ends with `backtalk run` (bot/lifeline.py)
     jsonschema.validate = validate  # type: ignore[assignment]
     import rasa.core.agent
+    import rasa.server
     from rasa.__main__ import main as rasa_main
+
+    rasa.server.requires_auth = header_auth(rasa.server.requires_auth)  # type: ignore[assignment]
+    from bot.logsafe import protect_logs
+
+    protect_logs()  # the token, keys and database password of the environment, in every Rasa log line
+    from bot.config import settings
+
+    sys.argv = with_token_from_env(sys.argv, settings(require_secrets=False).rasa_auth_token)
 
     rasa.core.agent.FailSafeTrackerStore = partial(  # type: ignore[misc]
         rasa.core.agent.FailSafeTrackerStore, on_tracker_store_error=refuse)

@@ -130,8 +130,8 @@ def test_a_telegram_chat_keeps_the_clinic_of_its_deep_link(settings: Settings) -
     setup_clinic(settings, "north", default=True)
     setup_clinic(settings, "south")
     directory = ChatDirectory(settings.database_url, settings.pseudonym_key, settings.encryption_key)
-    pseudonym = directory.remember(4242, "en", "south", None)
-    outcome = triage(settings, LOW_BACK_LOW, clinic=None, sender=pseudonym)
+    directory.remember(4242, "en", "south", None)
+    outcome = triage(settings, LOW_BACK_LOW, clinic=None, sender=directory.sender(4242))
     assert clinic_of(settings, outcome.reference_code) == "south"
 
 

@@ -164,6 +164,8 @@ ALLOWED = {
     # the supervisor's pid, set by `backtalk run` for its children only (bot/lifeline.py), is a
     # process relation, not a setting, and is removed once read
     ("bot/lifeline.py", 'named = os.environ.pop(SUPERVISOR_PID_ENV, "")'),
+    # log redaction masks every secret the process's environment holds, whoever set it (bot/logsafe.py)
+    ("bot/logsafe.py", "values = [*secrets_in(os.environ if env is None else env), *extra]"),
     # benchmark harnesses: their own knobs and their children's environment, not BackTalk settings
     ("benchmarks/latency.py", 'CHILD_ENV = {**os.environ, "RASA_TELEMETRY_ENABLED": "false"}'),
     ("benchmarks/notify_latency.py", 'env = {**os.environ, "DATABASE_URL": database_url, "BACKTALK_DATA_DIR": str(data_dir),'),

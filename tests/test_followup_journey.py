@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import List
 
 from sqlalchemy import select
@@ -22,13 +23,15 @@ from bot.notify.telegram import TelegramSender
 from bot.reference_code import new_reference_code
 from bot.store.db import session_scope
 from bot.store.models import Answer, Clinic, FollowUp, TriageSession
-from bot.telegram.chats import ChatDirectory
+from bot.telegram.chats import ChatDirectory, telegram_sender
+from tests.conftest import make_settings
 from tests.telegram_fake import TOKEN, FakeBotAPI
 from tests.test_followup_scheduler import fake_bot_api  # noqa: F401 - the fixture
 
 START = datetime(2026, 2, 2, 10, 0, tzinfo=timezone.utc)  # 11:00 in Copenhagen
 CHAT = 9_100_001
-SENDER = f"telegram:{CHAT}"
+# the chat's id at Rasa, as the Telegram channel sends it (make_settings' pseudonym key)
+SENDER = telegram_sender(CHAT, make_settings("sqlite://", Path(".")).pseudonym_key)
 
 
 def check_in(service: FollowUpService, pain: str) -> List[str]:

@@ -61,8 +61,8 @@ def test_yes_on_the_web_gives_a_return_link_and_a_date_in_the_patients_language(
 def test_yes_on_telegram_promises_a_message_there(settings: Settings) -> None:
     directory = ChatDirectory(settings.database_url, settings.pseudonym_key, settings.encryption_key)
     directory.remember(31337)
-    finished_triage(settings, "telegram:31337")
-    assert service(settings).consent("telegram:31337", True, "de") == [
+    finished_triage(settings, directory.sender(31337))
+    assert service(settings).consent(directory.sender(31337), True, "de") == [
         {"text": translate("de", "followup.agreed.telegram")}]
     with session_scope(settings.database_url) as db:
         assert db.execute(select(FollowUpSeries.channel)).scalar_one() == "telegram"

@@ -22,7 +22,8 @@ from bot.guide.content import GUIDE_DIR, GuideDataError, load_guide, load_guides
 from bot.guide.links import plan_links, plan_sections
 from bot.guide.render import red_flags
 from bot.guide.text import blocks
-from bot.guide.web import GUIDE_CSP, STATIC_DIR
+from bot.guide.web import STATIC_DIR
+from bot.web.headers import GUIDE_CSP
 from bot.i18n.catalog import SUPPORTED_LANGUAGES, translate
 from bot.triage.replies import emergency_number
 from bot.triage.service import TriageOutcome

@@ -14,14 +14,14 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.i18n.catalog import translate
-from bot.privacy.pseudonym import pseudonymise
+from bot.privacy.pseudonym import channel_sender
 from bot.privacy.transcripts import TranscriptFilter, export_transcripts
 from bot.store.db import session_scope
 from bot.store.models import AuditEvent, TriageSession
 from bot.web.app import WebOptions, create_app
 from tests.clinic_helpers import add_user, setup_clinic
 from tests.test_clinic_web import sign_in
-from tests.test_transcripts import EVENTS, SENTENCES, conversation, rasa_url  # noqa: F401 - rasa_url is a fixture
+from tests.test_transcripts import SENTENCES, conversation, event_pseudonyms, rasa_url  # noqa: F401 - rasa_url is a fixture
 
 
 def run(settings: Settings, test: Callable[[TestClient], Awaitable[None]], options: WebOptions = WebOptions()) -> None:
@@ -38,8 +38,8 @@ def audits(settings: Settings) -> List[AuditEvent]:
 
 
 def senders(settings: Settings) -> set:
-    with session_scope(settings.database_url) as db:
-        return set(db.execute(select(EVENTS.c.sender_id)).scalars())
+    """The (pseudonyms of the) conversations that still have Rasa events."""
+    return event_pseudonyms(settings)
 
 
 def code_of(settings: Settings, pseudonym: str) -> str:
@@ -147,7 +147,7 @@ def test_an_admin_erases_a_conversation_after_confirming_and_it_is_audited(rasa_
 # -- the widget's "forget me" and research answer ------------------------------------------------------
 
 def test_forget_me_erases_the_web_conversation_and_answers_the_counts(rasa_url: str, settings: Settings) -> None:
-    mine = conversation(settings, "en", True, "fine", sender=pseudonymise("web:conversation-1", settings.pseudonym_key))
+    mine = conversation(settings, "en", True, "fine", sender=channel_sender("web", "conversation-1", settings.pseudonym_key))
     other = conversation(settings, "en", True, "fine")
 
     async def test(client: TestClient) -> None:
@@ -181,8 +181,8 @@ def test_forget_me_is_rate_limited_like_the_chat(rasa_url: str, settings: Settin
 
 def test_withdrawing_research_use_in_the_widget_keeps_the_conversation_out_of_exports(
         rasa_url: str, settings: Settings) -> None:
-    conversation(settings, "en", True, "fine", sender=pseudonymise("web:conversation-3", settings.pseudonym_key))
-    conversation(settings, "en", True, "fine", sender=pseudonymise("web:conversation-3", settings.pseudonym_key))
+    conversation(settings, "en", True, "fine", sender=channel_sender("web", "conversation-3", settings.pseudonym_key))
+    conversation(settings, "en", True, "fine", sender=channel_sender("web", "conversation-3", settings.pseudonym_key))
 
     def exported() -> int:
         return export_transcripts(settings.database_url, io.StringIO(), None, TranscriptFilter(),

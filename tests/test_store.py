@@ -4,6 +4,7 @@ from __future__ import annotations
 import sqlalchemy
 from sqlalchemy import inspect, select
 
+from bot.privacy.pseudonym import channel_sender
 from bot.config import Settings
 from bot.reference_code import is_reference_code
 from bot.store.db import engine_for, session_scope
@@ -54,8 +55,9 @@ def test_a_completed_triage_is_stored_under_a_pseudonym(settings: Settings) -> N
 
 
 def test_the_raw_sender_id_is_never_stored(settings: Settings) -> None:
+    """The channel hands Rasa only the chat's pseudonymous sender id; the action server adds its own hash."""
     service = TriageService(settings)
-    sender = "telegram-123456789"
+    sender = channel_sender("telegram", 123456789, settings.pseudonym_key)
     answer_all(service, sender, LOW_RISK)
     service.finish(sender, LOW_RISK, "en")
     engine = engine_for(settings.database_url)

@@ -111,9 +111,17 @@ def new_chat_id() -> int:
 
 
 def pseudonym_of(harness: TelegramHarness, chat_id: int) -> str:
+    """The chat's key in BackTalk's tables."""
     from bot.telegram.chats import telegram_pseudonym
 
     return telegram_pseudonym(chat_id, harness.config.pseudonym_key)
+
+
+def sender_of(harness: TelegramHarness, chat_id: int) -> str:
+    """The chat's conversation id at Rasa."""
+    from bot.telegram.chats import telegram_sender
+
+    return telegram_sender(chat_id, harness.config.pseudonym_key)
 
 
 def test_typed_text_goes_to_rasa_under_a_pseudonym_with_the_language_hint(harness: TelegramHarness, rasa: StubRasa) -> None:
@@ -122,7 +130,7 @@ def test_typed_text_goes_to_rasa_under_a_pseudonym_with_the_language_hint(harnes
     assert user.say("Mir tut der Rücken weh") == ["echo Mir tut der Rücken weh"]
     (sent,) = [r for r in rasa.received if r["message"] == "Mir tut der Rücken weh"]
     assert is_pseudonym(sent["sender"]) and str(chat_id) not in sent["sender"]
-    assert sent["sender"] == pseudonym_of(harness, chat_id)
+    assert sent["sender"] == sender_of(harness, chat_id)
     assert sent["metadata"] == {"channel": "telegram", "language": "de-AT"}
     actions = [c for c in harness.fake.calls if c.chat_id == chat_id and c.method in ("sendChatAction", "sendMessage")]
     assert actions[0].method == "sendChatAction" and actions[0].params["action"] == "typing"
@@ -148,7 +156,7 @@ def test_a_tap_answers_marks_the_choice_and_an_old_button_cannot_answer_later(ha
     assert [c.method for c in calls if c.method == "answerCallbackQuery"] == ["answerCallbackQuery"]
     edited = user.message(question["message_id"])
     assert edited["text"] == "Is it OK?\n\n✓ Yes" and "reply_markup" not in edited
-    assert rasa.messages_from(pseudonym_of(harness, chat_id))[-1] == '/answer{"code":"yes"}'
+    assert rasa.messages_from(sender_of(harness, chat_id))[-1] == '/answer{"code":"yes"}'
     # the old message is tapped again (a second tap, or a stale client): refused, nothing reaches Rasa
     before = len(rasa.received)
     mark = len(harness.fake.calls)
@@ -246,11 +254,11 @@ def test_commands_and_other_messages(harness: TelegramHarness, rasa: StubRasa) -
     assert user.say("/help") == [translate("es", "telegram.help")]
     assert user.say("/whatever") == [translate("es", "telegram.help")]
     assert user.send(harness.fake.location_update(chat_id, "es")) == [translate("es", "telegram.text_only")]
-    assert rasa.messages_from(pseudonym_of(harness, chat_id)) == []  # none of these went to Rasa
+    assert rasa.messages_from(sender_of(harness, chat_id)) == []  # none of these went to Rasa
     user.say("/stop")
     user.say("/language")
     user.say("/start not a valid code!")
-    assert rasa.messages_from(pseudonym_of(harness, chat_id)) == ["stop", "/language", "hi"]
+    assert rasa.messages_from(sender_of(harness, chat_id)) == ["stop", "/language", "hi"]
     with session_scope(harness.config.database_url) as db:
         assert db.get(TelegramChat, pseudonym_of(harness, chat_id)).clinic_code is None
     assert user.say("/start clinic_7") == ["echo hi"]
@@ -291,9 +299,9 @@ def test_research_shows_the_answer_and_a_tap_changes_every_triage_and_the_export
     chat_id = new_chat_id()
     user = harness.chat(chat_id, "de")
     assert user.say("/research") == [translate("de", "telegram.research.nothing")]
-    pseudonym = pseudonym_of(harness, chat_id)
     for _ in range(2):
-        triage(harness.config, {**LOW_BACK_LOW, "research_consent": True}, clinic=None, sender=pseudonym, language="de")
+        triage(harness.config, {**LOW_BACK_LOW, "research_consent": True}, clinic=None,
+               sender=sender_of(harness, chat_id), language="de")
 
     def exported() -> int:
         return export_transcripts(harness.config.database_url, io.StringIO(), None, TranscriptFilter(),
@@ -306,7 +314,7 @@ def test_research_shows_the_answer_and_a_tap_changes_every_triage_and_the_export
                            translate("de", "telegram.research.withdraw"): RESEARCH_NO}
     assert user.tap(translate("de", "telegram.research.withdraw")) == [translate("de", "telegram.research.withdrawn")]
     with session_scope(harness.config.database_url) as db:
-        answers = list(db.execute(select(TriageSession.research_consent).where(TriageSession.pseudonym == pseudonym)).scalars())
+        answers = list(db.execute(select(TriageSession.research_consent).where(TriageSession.pseudonym == pseudonym_of(harness, chat_id))).scalars())
     assert answers == [False, False] and exported() == 0
     assert user.say("/research") == [translate("de", "telegram.research.withheld_now")]
     assert user.tap(translate("de", "telegram.research.allow")) == [translate("de", "telegram.research.allowed")]
@@ -347,9 +355,9 @@ def test_a_slow_chat_does_not_hold_up_another(harness: TelegramHarness, rasa: St
         # The fast chat is answered while the slow chat's first message is held inside Rasa
         # (both handlers run concurrently, so wait for both facts rather than assume an order).
         await fake.wait_for(lambda: [c.params["text"] for c in fake.sent(fast)] == ["echo quick"]
-                            and rasa.messages_from(pseudonym_of(harness, slow)) == ["slow question"], 30)
+                            and rasa.messages_from(sender_of(harness, slow)) == ["slow question"], 30)
         assert fake.sent(slow) == []  # still waiting for Rasa, and its next message waits behind it
-        assert rasa.messages_from(pseudonym_of(harness, slow)) == ["slow question"]
+        assert rasa.messages_from(sender_of(harness, slow)) == ["slow question"]
         gate.set()
         await fake.wait_for(lambda: len(fake.sent(slow)) == 2, 30)
 
@@ -368,7 +376,7 @@ def test_interleaved_chats_each_keep_their_order(harness: TelegramHarness, rasa:
     harness.deliver(*updates)
     for i, chat_id in enumerate(chats):
         assert [c.params["text"] for c in harness.fake.sent(chat_id)] == [f"echo c{i} m{n}" for n in range(6)]
-        assert rasa.messages_from(pseudonym_of(harness, chat_id)) == [f"c{i} m{n}" for n in range(6)]
+        assert rasa.messages_from(sender_of(harness, chat_id)) == [f"c{i} m{n}" for n in range(6)]
 
 
 def test_webhook_mode_checks_the_secret_and_processes_updates(harness: TelegramHarness, rasa: StubRasa, tmp_path: Path) -> None:
@@ -458,7 +466,7 @@ def test_followup_and_nomore_go_to_rasa_as_their_payloads(harness: TelegramHarne
     user = harness.chat(chat_id, "de")
     user.say("/followup")
     user.say("/nomore")
-    assert rasa.messages_from(pseudonym_of(harness, chat_id)) == ["/followup", "/stop_followups"]
+    assert rasa.messages_from(sender_of(harness, chat_id)) == ["/followup", "/stop_followups"]
 
 
 def test_no_reply_from_rasa_gets_a_kind_message(harness: TelegramHarness, rasa: StubRasa) -> None:

@@ -10,7 +10,7 @@ from bot.privacy.pseudonym import is_pseudonym, pseudonymise
 from bot.store.db import engine_for, session_scope
 from bot.store.migrate import downgrade, upgrade
 from bot.store.models import TelegramChat, TriageSession
-from bot.telegram.chats import ChatCipher, ChatDirectory, telegram_pseudonym, valid_clinic_code
+from bot.telegram.chats import ChatCipher, ChatDirectory, telegram_pseudonym, telegram_sender, valid_clinic_code
 from bot.telegram.forget import erase_chat
 from bot.triage.service import TriageService
 from tests.test_store import LOW_RISK, answer_all
@@ -38,7 +38,9 @@ def test_the_chat_id_is_encrypted_and_decrypts_only_with_its_key() -> None:
 
 def test_the_pseudonym_is_the_keyed_hmac_of_the_telegram_chat() -> None:
     pseudonym = telegram_pseudonym(CHAT_ID, b"k")
-    assert pseudonym == pseudonymise(f"telegram:{CHAT_ID}", b"k") and is_pseudonym(pseudonym)
+    sender = telegram_sender(CHAT_ID, b"k")
+    assert sender == pseudonymise(f"telegram:{CHAT_ID}", b"k") and is_pseudonym(sender)
+    assert pseudonym == pseudonymise(sender, b"k") != sender and is_pseudonym(pseudonym)
     assert str(CHAT_ID) not in pseudonym and pseudonym != telegram_pseudonym(CHAT_ID, b"other")
 
 
@@ -82,14 +84,15 @@ def test_erasure_removes_triages_rasa_events_and_the_mapping_and_counts_them(set
     chats = directory(settings)
     pseudonym = chats.remember(CHAT_ID, language_hint="en")
     other = chats.remember(CHAT_ID + 1, language_hint="en")
-    service = TriageService(settings)
-    answer_all(service, pseudonym, LOW_RISK)
-    service.finish(pseudonym, LOW_RISK, "en")
-    answer_all(service, other, LOW_RISK)
+    sender, other_sender = chats.sender(CHAT_ID), chats.sender(CHAT_ID + 1)
+    service = TriageService(settings)  # the action server: Rasa's sender id in, the pseudonym stored
+    answer_all(service, sender, LOW_RISK)
+    service.finish(sender, LOW_RISK, "en")
+    answer_all(service, other_sender, LOW_RISK)
     # Rasa's SQL tracker store table, as Rasa creates it (the columns this code relies on)
     with engine_for(settings.database_url).begin() as connection:
         connection.execute(text("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255) NOT NULL, data TEXT)"))
-        for n, sender in enumerate([pseudonym] * 5 + [other] * 2):
+        for n, sender in enumerate([sender] * 5 + [other_sender] * 2):
             connection.execute(text("INSERT INTO events (id, sender_id, data) VALUES (:i, :s, '{}')"), {"i": n, "s": sender})
     try:
         erased = erase_chat(settings.database_url, pseudonym)
@@ -98,7 +101,7 @@ def test_erasure_removes_triages_rasa_events_and_the_mapping_and_counts_them(set
             assert db.execute(select(TriageSession).where(TriageSession.pseudonym == pseudonym)).first() is None
             assert db.get(TelegramChat, pseudonym) is None
             senders = [r[0] for r in db.execute(text("SELECT sender_id FROM events"))]
-            assert senders == [other, other]
+            assert senders == [other_sender, other_sender]
             assert db.get(TelegramChat, other) is not None  # the other chat is untouched
             assert len(db.execute(select(TriageSession).where(TriageSession.pseudonym == other)).all()) == 1
         again = erase_chat(settings.database_url, pseudonym)

@@ -16,7 +16,7 @@ from bot.i18n.catalog import SUPPORTED_LANGUAGES, translate
 from bot.privacy.pseudonym import is_pseudonym
 from bot.web.app import WebOptions, create_app
 from bot.web.chat_api import BadRequest, clean_reply, parse_chat_request
-from bot.web.limits import RateLimit, RateLimiter
+from bot.web.limits import AddressLimits, ConversationCap, RateLimit, RateLimiter
 from bot.web.widget import WIDGET_MSGIDS, WIDGET_SOURCE, parse_allowed_origins
 from tests.conftest import make_settings
 
@@ -35,7 +35,8 @@ class FakeRasa:
         return web.json_response(self.reply, status=self.status)
 
     async def tracker(self, request: web.Request) -> web.Response:
-        self.tracker_requests.append((request.match_info["sender"], dict(request.query)))
+        self.tracker_requests.append((request.match_info["sender"], dict(request.query),
+                                      request.headers.get("Authorization")))
         return web.json_response({"slots": {"language": self.language}})
 
 
@@ -246,6 +247,79 @@ def test_a_burst_from_one_conversation_gets_429_with_retry_after(tmp_path: Path)
     assert len(fake.received) == 4
 
 
+def test_new_conversation_ids_from_one_address_hit_the_address_limit(tmp_path: Path) -> None:
+    """A new conversation id per request does not escape the limit: the client's address is limited
+    too, and a forged X-Forwarded-For counts for nothing unless a trusted proxy header is configured."""
+    fake = FakeRasa([{"text": "ok"}])
+
+    async def test(client: TestClient) -> None:
+        statuses = []
+        for n in range(4):
+            response = await client.post("/api/chat", json={"conversation_id": f"fresh-id-{n:04d}", "message": "hi"},
+                                         headers={"X-Forwarded-For": f"203.0.113.{n}"})
+            statuses.append(response.status)
+        assert statuses == [200, 200, 200, 429]
+        assert int(response.headers["Retry-After"]) == 20
+        assert (await response.json())["error"] == "too many messages from your network, please wait a moment"
+        forget = await client.post("/api/forget", json={"conversation_id": "fresh-id-9999"})
+        assert forget.status == 429  # the privacy endpoints share the address's budget
+
+    run_with_web(fake, tmp_path, test, WebOptions(address_limits=AddressLimits(messages=3, seconds=60)))
+    assert len(fake.received) == 3
+
+
+def test_a_trusted_proxy_header_names_the_client_address(tmp_path: Path) -> None:
+    fake = FakeRasa([{"text": "ok"}])
+    limits = AddressLimits(messages=2, seconds=60, proxy_header="X-Forwarded-For")
+
+    async def test(client: TestClient) -> None:
+        async def post(conversation: str, forwarded: str) -> int:
+            return (await client.post("/api/chat", json={"conversation_id": conversation, "message": "hi"},
+                                      headers={"X-Forwarded-For": forwarded})).status
+
+        # the proxy appends the address it saw: the last entry counts, not what the client wrote first
+        assert [await post(f"proxied-{n:04d}", f"198.51.100.{n}, 192.0.2.7") for n in range(3)] == [200, 200, 429]
+        assert await post("proxied-9999", "192.0.2.8") == 200  # another patient behind the same proxy
+
+    run_with_web(fake, tmp_path, test, WebOptions(address_limits=limits))
+
+
+def test_an_address_may_use_only_so_many_conversations_an_hour(tmp_path: Path) -> None:
+    fake = FakeRasa([{"text": "ok"}])
+
+    async def test(client: TestClient) -> None:
+        for n in range(3):
+            assert (await client.post("/api/chat", json={"conversation_id": f"conversation-{n}", "message": "hi"})).status == 200
+        refused = await client.post("/api/chat", json={"conversation_id": "conversation-3", "message": "hi"})
+        assert refused.status == 429 and 3590 <= int(refused.headers["Retry-After"]) <= 3600
+        assert "new conversations" in (await refused.json())["error"]
+        again = await client.post("/api/chat", json={"conversation_id": "conversation-1", "message": "next answer"})
+        assert again.status == 200  # a conversation already under way goes on
+
+    run_with_web(fake, tmp_path, test, WebOptions(address_limits=AddressLimits(conversations_per_hour=3)))
+    assert [m["message"] for m in fake.received] == ["hi", "hi", "hi", "next answer"]
+
+
+def test_the_conversation_cap_counts_an_hour_from_each_conversations_latest_use() -> None:
+    now = [0.0]
+    cap = ConversationCap(2, max_addresses=2, clock=lambda: now[0])
+    assert [cap.take("a", "one"), cap.take("a", "two"), cap.take("b", "one")] == [None, None, None]
+    now[0] = 600.0
+    assert cap.take("a", "one") is None  # in use: its hour starts again
+    assert cap.take("a", "three") == pytest.approx(3000.0)  # "two" leaves the hour at 3600
+    now[0] = 3600.0
+    assert cap.take("a", "three") is None and cap.take("a", "four") == pytest.approx(600.0)
+    cap.take("c", "x")
+    assert len(cap) == 2  # bounded: the least recently used address ("b") went first
+    assert AddressLimits.from_settings(settings_from({})) == AddressLimits()
+    assert AddressLimits.from_settings(settings_from({
+        "WEB_ADDRESS_RATE_LIMIT_MESSAGES": "0", "WEB_NEW_CONVERSATIONS_PER_HOUR": "5",
+        "WEB_TRUSTED_PROXY_HEADER": " X-Real-IP "})) == AddressLimits(0, 60.0, 5, "X-Real-IP")
+    assert AddressLimits().client_address("192.0.2.1", {"X-Forwarded-For": "10.0.0.1"}) == "192.0.2.1"
+    with pytest.raises(ConfigError, match="WEB_NEW_CONVERSATIONS_PER_HOUR"):
+        settings_from({"WEB_NEW_CONVERSATIONS_PER_HOUR": "-1"})
+
+
 def test_the_rate_limiter_refills_and_forgets_idle_conversations() -> None:
     now = [0.0]
     limiter = RateLimiter(RateLimit(messages=2, seconds=10), max_buckets=3, clock=lambda: now[0])
@@ -275,8 +349,8 @@ def test_a_language_choice_is_reported_so_the_widget_labels_follow(tmp_path: Pat
 
     run_with_web(fake, tmp_path, test)
     assert len(fake.tracker_requests) == 2
-    sender, query = fake.tracker_requests[0]
-    assert is_pseudonym(sender) and query == {"include_events": "NONE", "token": "test-rasa-token"}
+    sender, query, authorization = fake.tracker_requests[0]
+    assert is_pseudonym(sender) and query == {"include_events": "NONE"} and authorization == "Token test-rasa-token"
 
 
 def test_clean_reply_keeps_only_renderable_fields() -> None:

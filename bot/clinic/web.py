@@ -71,8 +71,6 @@ logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "bt_session"
 SIGN_IN_COOKIE = "bt_sign_in"
-CLINIC_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-              "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 # Ten sign-in attempts per client address a minute, on top of the per-account lock-out.
 SIGN_IN_LIMIT = RateLimit(messages=10, seconds=60)
 PERIODS = {"30": 30, "90": 90, "365": 365, "all": None}
@@ -112,8 +110,8 @@ TEMPLATES = _environment()
 # -- plumbing ---------------------------------------------------------------------------------------
 
 def _headers(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-    return {"Content-Security-Policy": CLINIC_CSP, "Cache-Control": "no-store", "X-Frame-Options": "DENY",
-            **(extra or {})}
+    """Clinic pages are never cached (their security headers come from bot/web/headers.py)."""
+    return {"Cache-Control": "no-store", **(extra or {})}
 
 
 def render(template: str, status: int = 200, headers: Optional[Dict[str, str]] = None, **context: Any) -> web.Response:

@@ -7,7 +7,7 @@
 A language tag the guide knows under another name (``de-CH``, ``no``) is redirected to its page; an
 unknown language gets a 404 page in English that links the English index; an unknown section a 404
 in the page's language. The data are loaded and checked when the routes are added, so bot.web does
-not start with an incomplete guide. Pages have no script and a strict Content-Security-Policy.
+not start with an incomplete guide. Pages have no script and a strict Content-Security-Policy (set by bot/web/headers.py).
 """
 from __future__ import annotations
 
@@ -25,16 +25,13 @@ from bot.i18n.catalog import DEFAULT_LANGUAGE, supported_language
 STATIC_DIR = Path(__file__).parent / "static"
 FIGURE_DIR = GUIDE_DIR / "figures"
 GUIDES_KEY = web.AppKey("guides", Dict[str, Guide])
-# No script, no frames, no forms; styles and drawings only from this server.
-GUIDE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
-             "frame-ancestors 'self'")
 FIGURE_NAME = re.compile(r"^[a-z][a-z0-9_]*\.svg$")
 CACHE = "public, max-age=300"
 
 
 def _html(body: str, language: str, status: int = 200) -> web.Response:
     return web.Response(text=body, status=status, content_type="text/html", charset="utf-8", headers={
-        "Content-Security-Policy": GUIDE_CSP, "Content-Language": language, "Cache-Control": CACHE})
+        "Content-Language": language, "Cache-Control": CACHE})  # its CSP: bot/web/headers.py
 
 
 def _not_found(language: str) -> web.Response:
@@ -84,9 +81,9 @@ async def figure(request: web.Request) -> web.StreamResponse:
     path = FIGURE_DIR / name
     if not FIGURE_NAME.match(name) or not path.is_file():
         return _not_found(DEFAULT_LANGUAGE)
-    # An SVG opened on its own is a document: the same policy keeps any script in it from running.
-    return web.FileResponse(path, headers={"Content-Type": "image/svg+xml", "Cache-Control": CACHE,
-                                           "Content-Security-Policy": GUIDE_CSP})
+    # An SVG opened on its own is a document: the guide's policy (bot/web/headers.py) keeps any script
+    # in it from running.
+    return web.FileResponse(path, headers={"Content-Type": "image/svg+xml", "Cache-Control": CACHE})
 
 
 def add_guide_routes(app: web.Application) -> None:

@@ -30,6 +30,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
 
+from bot.logsafe import protect_logs
 from bot.config import ConfigError, Settings, settings as load_settings
 from bot.i18n.catalog import normalise_language
 from bot.lifeline import watch_supervisor
@@ -314,6 +315,7 @@ def main() -> int:
         return 2
     logging.basicConfig(level=config.log_level, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # request URLs contain the bot token
+    protect_logs([config.rasa_auth_token, config.pseudonym_key, config.encryption_key])
     redaction = RedactSecrets([s for sender in senders.values() for s in sender.secrets()])
     for handler in logging.getLogger().handlers:
         handler.addFilter(redaction)

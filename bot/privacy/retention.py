@@ -41,9 +41,9 @@ class RetentionCounts:
     conversations: int
 
 
-def _delete_events(db: Session, pseudonyms: Set[str]) -> int:
+def _delete_events(db: Session, rasa_senders: Set[str]) -> int:
     deleted = 0
-    ordered = sorted(pseudonyms)
+    ordered = sorted(rasa_senders)
     for start in range(0, len(ordered), 500):
         chunk = ordered[start:start + 500]
         deleted += db.execute(delete(RASA_EVENTS).where(RASA_EVENTS.c.sender_id.in_(chunk))).rowcount or 0
@@ -63,6 +63,7 @@ def run_retention(database_url: str, unfinished_days: int = DEFAULT_UNFINISHED_D
                                         TriageSession.completed_at < now - timedelta(days=finished_days)))
         old = list(db.execute(select(TriageSession).where(expired)).scalars())
         pseudonyms = {t.pseudonym for t in old}
+        senders = {t.pseudonym: t.rasa_sender for t in old if t.rasa_sender}
         # A conversation goes whole: only when none of its triages is still within retention.
         kept = set(db.execute(select(TriageSession.pseudonym).where(
             TriageSession.pseudonym.in_(pseudonyms), TriageSession.id.notin_([t.id for t in old]))).scalars()) \
@@ -71,15 +72,17 @@ def run_retention(database_url: str, unfinished_days: int = DEFAULT_UNFINISHED_D
         repo = TriageRepository(db)
         triages = sum(repo.erase(p) for p in sorted(gone))
         events = 0
+        conversations = len(gone)
         if has_events:
-            with_triage = select(TriageSession.pseudonym)
+            # Rasa's events are keyed by the conversation's Rasa sender (bot/privacy/pseudonym.py).
+            with_triage = select(TriageSession.rasa_sender).where(TriageSession.rasa_sender.isnot(None))
             never_consented = set(db.execute(
                 select(RASA_EVENTS.c.sender_id).where(RASA_EVENTS.c.sender_id.notin_(with_triage))
                 .group_by(RASA_EVENTS.c.sender_id)
                 .having(func.max(RASA_EVENTS.c.timestamp) < unfinished_cutoff.timestamp())).scalars())
-            gone |= never_consented
-            events = _delete_events(db, gone)
-    return RetentionCounts(triages=triages, events=events, conversations=len(gone))
+            conversations += len(never_consented)
+            events = _delete_events(db, {senders[p] for p in gone if p in senders} | never_consented)
+    return RetentionCounts(triages=triages, events=events, conversations=conversations)
 
 
 class UnknownReferenceCode(LookupError):

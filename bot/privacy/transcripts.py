@@ -8,7 +8,7 @@ links), goes through the scrubber before it is written. A turn the scrubber fail
 counted, never written as typed. Every export is audited (who, filters, counts).
 
 Turns come from Rasa's SQL tracker store (table ``events`` in the same database: ``sender_id`` is the
-pseudonym BackTalk's triages are keyed by, ``data`` the event as JSON).
+Rasa sender each triage records beside its pseudonym, ``data`` the event as JSON).
 """
 from __future__ import annotations
 
@@ -153,10 +153,12 @@ class TranscriptBuilder:
         return transcript
 
 
-def _events(db: Session, pseudonym: str) -> List[Tuple[str, float, str]]:
+def _events(db: Session, rasa_sender: Optional[str]) -> List[Tuple[str, float, str]]:
+    if rasa_sender is None:
+        return []
     rows = db.execute(
         select(RASA_EVENTS.c.type_name, RASA_EVENTS.c.timestamp, RASA_EVENTS.c.data)
-        .where(RASA_EVENTS.c.sender_id == pseudonym).order_by(RASA_EVENTS.c.id)
+        .where(RASA_EVENTS.c.sender_id == rasa_sender).order_by(RASA_EVENTS.c.id)
     )
     return [(r.type_name, float(r.timestamp), r.data) for r in rows]
 
@@ -174,7 +176,7 @@ def transcripts(database_url: str, filters: TranscriptFilter, counts: ExportCoun
         for triage in consented_triages(db, filters):
             age_band = db.execute(select(Answer.code).where(Answer.session_id == triage.id,
                                                             Answer.item_id == AGE_ITEM)).scalar_one_or_none()
-            events = _events(db, triage.pseudonym) if has_events else []
+            events = _events(db, triage.rasa_sender) if has_events else []
             counts.conversations += 1
             yield builder.build(triage, age_band, events, counts)
 

@@ -51,6 +51,9 @@ class TriageSession(Base):
 
     id = Column(Integer, primary_key=True)
     pseudonym = Column(String(64), nullable=False, index=True)
+    # The conversation id Rasa knows this conversation by (bot/privacy/pseudonym.py): the pseudonym is
+    # a one-way hash of it, so erasure, retention and research exports find Rasa's events through it.
+    rasa_sender = Column(String(64), nullable=True, index=True)
     channel = Column(String(32), nullable=True)
     language = Column(String(8), nullable=False, default="en")
     # in_progress -> complete | red_flag | abandoned (started over)

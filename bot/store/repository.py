@@ -40,13 +40,15 @@ class TriageRepository:
         )
 
     def open(self, pseudonym: str, channel: Optional[str], language: str,
-             clinic_id: Optional[int] = None) -> TriageSession:
-        """The triage in progress, created on consent if there is none (for ``clinic_id``'s clinic)."""
+             clinic_id: Optional[int] = None, rasa_sender: Optional[str] = None) -> TriageSession:
+        """The triage in progress, created on consent if there is none (for ``clinic_id``'s clinic);
+        ``rasa_sender`` is the conversation's id at Rasa (bot/privacy/pseudonym.py)."""
         existing = self.current(pseudonym)
         if existing is not None:
             existing.language = language
             return existing
-        triage = TriageSession(pseudonym=pseudonym, channel=channel, language=language, clinic_id=clinic_id)
+        triage = TriageSession(pseudonym=pseudonym, channel=channel, language=language, clinic_id=clinic_id,
+                               rasa_sender=rasa_sender)
         self.session.add(triage)
         self.session.flush()
         return triage

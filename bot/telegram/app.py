@@ -12,6 +12,7 @@ from telegram import Update
 from telegram.error import InvalidToken
 from telegram.ext import Application
 
+from bot.logsafe import protect_logs
 from bot.config import ConfigError, Settings, settings as load_settings
 from bot.lifeline import watch_supervisor
 from bot.telegram.channel import TelegramChannel
@@ -31,6 +32,8 @@ def file_url_for(base_url: str) -> str:
 
 
 def build_application(config: Settings, telegram: TelegramSettings) -> Application:
+    # PTB logs the Bot API URL, which holds the token (at DEBUG; httpx every request URL at INFO)
+    protect_logs([telegram.token])
     rasa = RasaClient(config.rasa_url, config.rasa_auth_token)
     directory = ChatDirectory(config.database_url, config.pseudonym_key, config.encryption_key)
     channel = TelegramChannel(config, rasa, directory)
@@ -77,25 +80,6 @@ async def polling(application: Application, poll_timeout: float = 10) -> AsyncIt
             await application.post_shutdown(application)
 
 
-class RedactToken(logging.Filter):
-    """Replaces the bot token wherever a log record would show it (PTB names a refused token in
-    its error; URLs of the Bot API contain it)."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self.token in message:
-            record.msg, record.args = message.replace(self.token, "<bot token>"), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text and self.token in record.exc_text:
-            record.exc_text = record.exc_text.replace(self.token, "<bot token>")
-        return True
-
-
 def main() -> int:
     watch_supervisor()  # ends with `backtalk run` (bot/lifeline.py)
     try:
@@ -107,8 +91,7 @@ def main() -> int:
     logging.basicConfig(level=config.log_level, format="%(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL at INFO, and Bot API URLs contain the bot token
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RedactToken(telegram.token))
+    protect_logs([telegram.token, config.rasa_auth_token, config.pseudonym_key, config.encryption_key])
     application = build_application(config, telegram)
     try:
         if telegram.mode == "webhook":

@@ -197,7 +197,7 @@ class TelegramChannel:
         if chat_id in self._chosen:
             return self._chosen[chat_id]
         if await self._has_mapping(chat_id):
-            slot = supported_language(await self.rasa.slot(self.directory.pseudonym(chat_id), "language"))
+            slot = supported_language(await self.rasa.slot(self.directory.sender(chat_id), "language"))
             if slot:
                 return slot
         return self._hinted_language(update)
@@ -231,11 +231,11 @@ class TelegramChannel:
     async def _converse(self, update: Update, text: str, clinic_code: Optional[str] = None, language: Optional[str] = None) -> None:
         assert self.outbox is not None
         chat_id = update.effective_chat.id  # type: ignore[union-attr]
-        pseudonym = await self._remember(update, clinic_code, language)
+        await self._remember(update, clinic_code, language)
         user = update.effective_user
         try:
             async with self.outbox.typing(chat_id):
-                replies = await self.rasa.send(pseudonym, text, user.language_code if user else None)
+                replies = await self.rasa.send(self.directory.sender(chat_id), text, user.language_code if user else None)
         except RasaUnavailable as error:
             logger.error("chat %s: %s", self._tag(chat_id), error)
             await self._say(chat_id, translate(self._hinted_language(update), "telegram.trouble"))
@@ -371,8 +371,8 @@ class TelegramChannel:
     async def _erase(self, update: Update) -> None:
         chat_id = update.effective_chat.id  # type: ignore[union-attr]
         language = await self._language(update)  # before the tracker that knows it is gone
-        pseudonym = self.directory.pseudonym(chat_id)
-        erased = await asyncio.to_thread(erase_chat, self.config.database_url, pseudonym)
+        erased = await asyncio.to_thread(erase_chat, self.config.database_url, self.directory.pseudonym(chat_id),
+                                         self.directory.sender(chat_id))
         self._stored.pop(chat_id, None)
         self._chosen.pop(chat_id, None)
         logger.info("chat %s: erased %s", self._tag(chat_id), erased)

@@ -1,6 +1,7 @@
 """Which pseudonym belongs to which Telegram chat.
 
-Rasa and BackTalk's tables only ever see ``pseudonymise(f"telegram:{chat_id}", BACKTALK_PSEUDONYM_KEY)``.
+Rasa only ever sees the chat's Rasa sender ``channel_sender("telegram", chat_id, key)`` and BackTalk's
+tables its one-way pseudonym ``pseudonymise(sender, key)`` (bot/privacy/pseudonym.py).
 To send a follow-up later the chat id must be recoverable, so table ``telegram_chats`` keeps it
 encrypted with Fernet (AES-128-CBC + HMAC-SHA256) under a key derived (HKDF-SHA256) from
 BACKTALK_ENCRYPTION_KEY: a copy of the database without that secret does not reveal who talked to the bot.
@@ -16,7 +17,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from bot.privacy.keys import fernet_for
-from bot.privacy.pseudonym import pseudonymise
+from bot.privacy.pseudonym import channel_sender, pseudonymise
 from bot.store.db import session_scope
 from bot.store.models import TelegramChat, utcnow
 
@@ -24,11 +25,18 @@ from bot.store.models import TelegramChat, utcnow
 CLINIC_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 LANGUAGE_CODE_LENGTH = 16
 
-__all__ = ["ChatCipher", "ChatDirectory", "ChatRecord", "InvalidToken", "telegram_pseudonym", "valid_clinic_code"]
+__all__ = ["ChatCipher", "ChatDirectory", "ChatRecord", "InvalidToken", "telegram_pseudonym", "telegram_sender",
+           "valid_clinic_code"]
+
+
+def telegram_sender(chat_id: int, pseudonym_key: bytes) -> str:
+    """The chat's conversation id at Rasa."""
+    return channel_sender("telegram", chat_id, pseudonym_key)
 
 
 def telegram_pseudonym(chat_id: int, pseudonym_key: bytes) -> str:
-    return pseudonymise(f"telegram:{chat_id}", pseudonym_key)
+    """The chat's key in BackTalk's tables (the one the action server stores its triages under)."""
+    return pseudonymise(telegram_sender(chat_id, pseudonym_key), pseudonym_key)
 
 
 def valid_clinic_code(value: Optional[str]) -> Optional[str]:
@@ -67,6 +75,9 @@ class ChatDirectory:
 
     def pseudonym(self, chat_id: int) -> str:
         return telegram_pseudonym(chat_id, self.pseudonym_key)
+
+    def sender(self, chat_id: int) -> str:
+        return telegram_sender(chat_id, self.pseudonym_key)
 
     def remember(
         self,

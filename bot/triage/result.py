@@ -1,7 +1,8 @@
 """Everything a patient receives when the triage is complete, after the risk result: the outlook
 (prediction graph and its words) when they asked for it, and the care plan (chat text and PDF).
 
-Files are stored with the triage and linked through bot.web (``/files/<token>``), so every channel
+Files are stored with the triage and linked through bot.web (``/files/<token>``, signed links that
+expire: bot/web/files.py), so every channel
 can deliver them: the widget shows the link and the image, Telegram uploads them. A failure here is
 logged and told to the patient kindly; the risk result they already have stands.
 """
@@ -23,6 +24,7 @@ from bot.questionnaires.flow import TriageFlow
 from bot.store.db import session_scope
 from bot.store.repository import TriageRepository
 from bot.triage.service import TriageOutcome
+from bot.web.files import FileLinks
 
 logger = logging.getLogger(__name__)
 Message = Dict[str, Any]
@@ -30,6 +32,10 @@ Message = Dict[str, Any]
 # the published facts give no basis for one yet (docs/prediction.md, "Neck pain"), and the patient is
 # told so instead of meeting silence.
 NO_NECK_OUTLOOK = mark("prediction.neck_not_available")
+
+
+def file_links(config: Settings) -> FileLinks:
+    return FileLinks(config.pseudonym_key, config.public_url, config.file_link_days)
 
 
 class ResultDelivery:
@@ -49,7 +55,7 @@ class ResultDelivery:
                 care_plan, text = plan
                 repo.save_care_plan(triage, care_plan.language, care_plan.option_ids, care_plan.resource_ids, text)
             token = repo.add_document(triage, kind, media_type, filename, content)
-        return f"{self.config.public_url}/files/{token}"
+        return file_links(self.config).url(token)
 
     def outlook(self, outcome: TriageOutcome, answers: Mapping[str, Any], language: str,
                 today: date) -> Tuple[List[Message], Optional[Outlook]]:

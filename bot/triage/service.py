@@ -47,6 +47,7 @@ class TriageService:
         self.flow = flow or TriageFlow()
 
     def pseudonym(self, sender_id: str) -> str:
+        """The key of the conversation's rows: a one-way hash of Rasa's sender id (bot/privacy/pseudonym.py)."""
         return pseudonymise(sender_id, self.config.pseudonym_key)
 
     @cached_property
@@ -64,15 +65,16 @@ class TriageService:
         clinic = clinic_for_patient(db, clinic_code)
         return clinic.id if clinic is not None else None
 
-    def _open(self, db: Session, repo: TriageRepository, pseudonym: str, channel: Optional[str], language: str,
+    def _open(self, db: Session, repo: TriageRepository, sender_id: str, channel: Optional[str], language: str,
               clinic_code: Optional[str]) -> Any:
         """The triage in progress, else a new one. The clinic is looked up (two or three queries)
         only when a triage is created, not on every answer."""
+        pseudonym = self.pseudonym(sender_id)
         existing = repo.current(pseudonym)
         if existing is not None:
             existing.language = language
             return existing
-        return repo.open(pseudonym, channel, language, self._clinic_id(db, pseudonym, clinic_code))
+        return repo.open(pseudonym, channel, language, self._clinic_id(db, pseudonym, clinic_code), sender_id)
 
     def accept_answer(
         self,
@@ -103,12 +105,12 @@ class TriageService:
             repo = TriageRepository(db)
             if item.id == "consent":
                 if canonical is True:
-                    triage = self._open(db, repo, pseudonym, channel, language, clinic_code)
+                    triage = self._open(db, repo, sender_id, channel, language, clinic_code)
                     repo.record_answer(triage, item.id, "true", words)
                 else:
                     repo.erase(pseudonym)
                 return canonical
-            triage = self._open(db, repo, pseudonym, channel, language, clinic_code)
+            triage = self._open(db, repo, sender_id, channel, language, clinic_code)
             if triage.research_consent is None and research_consent is not None:
                 triage.research_consent = research_consent
             repo.record_answer(triage, item.id, code_of(canonical), words)
@@ -145,7 +147,7 @@ class TriageService:
                 done = repo.latest(pseudonym)
                 if done is not None and done.reference_code:
                     return _outcome_of(done)
-                triage = repo.open(pseudonym, None, language, self._clinic_id(db, pseudonym, None))
+                triage = repo.open(pseudonym, None, language, self._clinic_id(db, pseudonym, None), sender_id)
             for item in self.flow.items:
                 if answers.get(item.id) is not None and item.applies_to(answers.get("pain_site")):
                     repo.record_answer(triage, item.id, code_of(answers[item.id]))

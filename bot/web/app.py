@@ -2,36 +2,44 @@
 /api/chat, which forwards to Rasa's REST channel, /api/widget-strings/{lang}, and the clinic
 workspace under /clinic (bot/clinic/web.py).
 
-The browser's conversation id is pseudonymised here, before it reaches Rasa or any database.
+The browser's conversation id is pseudonymised here, before it reaches Rasa or any database: Rasa sees
+``channel_sender("web", id)``, BackTalk's tables its one-way pseudonym (bot/privacy/pseudonym.py).
 Requests are checked at the door: size (413), JSON (400), the page's origin (403; WIDGET_ALLOWED_ORIGINS
-lists the pages on other origins allowed to embed the widget) and a per-conversation rate limit (429).
+lists the pages on other origins allowed to embed the widget) and rate limits (429): per client address
+(messages, and different conversations per hour) and per conversation (bot/web/limits.py).
 Replies are JSON with known fields only; the widget renders them as text, never as HTML.
 """
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from aiohttp import web
+from sqlalchemy import select
 
 from bot.clinic.web import add_clinic_routes
 from bot.config import Settings, settings as load_settings, settings_or_exit
 from bot.guide.web import add_guide_routes
-from bot.i18n.catalog import normalise_language, supported_language, translate
+from bot.i18n.catalog import DEFAULT_LANGUAGE, normalise_language, supported_language, translate
 from bot.i18n.languages import named_language
 from bot.lifeline import watch_supervisor
+from bot.logsafe import protect_logs
 from bot.privacy.consent import set_research_consent
-from bot.privacy.pseudonym import pseudonymise
+from bot.privacy.pseudonym import channel_sender, pseudonymise
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.store.db import session_scope
+from bot.store.models import Document, TriageSession
 from bot.store.repository import DocumentRepository
 from bot.telegram.forget import erase_chat
 from bot.web.chat_api import BadRequest, clean_reply, parse_chat_request, parse_conversation_id
-from bot.web.limits import RateLimit, RateLimiter, retry_after_header
+from bot.web.files import FileLinks
+from bot.web.headers import security_headers_middleware
+from bot.web.limits import AddressLimits, ConversationCap, RateLimit, RateLimiter, retry_after_header
 from bot.web.widget import cors_headers, origin_allowed, parse_allowed_origins, valid_language_tag, widget_script, widget_strings
 
 logger = logging.getLogger(__name__)
@@ -39,14 +47,9 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 CONFIG_KEY = web.AppKey("config", Settings)
 RASA_KEY = web.AppKey("rasa", RasaClient)
 LIMITER_KEY = web.AppKey("limiter", RateLimiter)
+ADDRESS_LIMITER_KEY = web.AppKey("address_limiter", RateLimiter)
+CONVERSATION_CAP_KEY = web.AppKey("conversation_cap", ConversationCap)
 SCRIPT_KEY = web.AppKey("widget_script", bytes)
-
-# The demo page loads only widget.js from this server; the widget styles its shadow root inline.
-CHAT_PAGE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'; form-action 'self'"
-)
-
 
 @dataclass(frozen=True)
 class WebOptions:
@@ -54,25 +57,19 @@ class WebOptions:
 
     allowed_origins: FrozenSet[str] = frozenset()
     rate_limit: RateLimit = RateLimit()
+    address_limits: AddressLimits = AddressLimits()
 
     @classmethod
     def from_settings(cls, config: Settings) -> "WebOptions":
-        return cls(parse_allowed_origins(config.widget_allowed_origins), RateLimit.from_settings(config))
+        return cls(parse_allowed_origins(config.widget_allowed_origins), RateLimit.from_settings(config),
+                   AddressLimits.from_settings(config))
 
 
 OPTIONS_KEY = web.AppKey("web_options", WebOptions)
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    response = await handler(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    return response
-
-
 async def chat_page(_request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC_DIR / "chat.html", headers={"Content-Security-Policy": CHAT_PAGE_CSP})
+    return web.FileResponse(STATIC_DIR / "chat.html")  # its CSP: bot/web/headers.py
 
 
 async def widget_js(request: web.Request) -> web.Response:
@@ -125,6 +122,28 @@ def _error(status: int, reason: str, headers: Optional[Dict[str, str]] = None) -
     return web.json_response({"error": reason}, status=status, headers=headers)
 
 
+def _rate_limited(request: web.Request, conversation_id: str, cors: Dict[str, str]) -> Optional[web.Response]:
+    """429 with Retry-After and the reason when the client's address sends too much, uses too many
+    different conversations this hour, or this conversation sends too much; else None. (The address
+    is used in memory only, never logged or stored.)"""
+    address = request.app[OPTIONS_KEY].address_limits.client_address(request.remote, request.headers)
+    address_limiter, cap = request.app.get(ADDRESS_LIMITER_KEY), request.app.get(CONVERSATION_CAP_KEY)
+    checks: Tuple[Tuple[Callable[[], Optional[float]], str], ...] = (
+        (lambda: address_limiter.take(address) if address_limiter is not None else None,
+         "too many messages from your network, please wait a moment"),
+        (lambda: cap.take(address, conversation_id) if cap is not None else None,
+         "too many new conversations from your network this hour; please continue your conversation or try later"),
+        (lambda: request.app[LIMITER_KEY].take(conversation_id),
+         "too many messages in this conversation, please wait a moment"),
+    )
+    for take, reason in checks:
+        wait = take()
+        if wait is not None:
+            logger.info("429: %s", reason)
+            return _error(429, reason, {**cors, "Retry-After": retry_after_header(wait)})
+    return None
+
+
 async def chat_api(request: web.Request) -> web.Response:
     refused = _origin_refused(request)
     if refused is not None:
@@ -140,11 +159,10 @@ async def chat_api(request: web.Request) -> web.Response:
         chat = parse_chat_request(body)
     except BadRequest as bad:
         return _error(bad.status, bad.reason, cors)
-    wait = request.app[LIMITER_KEY].take(chat.conversation_id)
-    if wait is not None:
-        return _error(429, "too many messages in this conversation, please wait a moment",
-                      {**cors, "Retry-After": retry_after_header(wait)})
-    sender = pseudonymise(f"web:{chat.conversation_id}", request.app[CONFIG_KEY].pseudonym_key)
+    refused = _rate_limited(request, chat.conversation_id, cors)
+    if refused is not None:
+        return refused
+    sender = channel_sender("web", chat.conversation_id, request.app[CONFIG_KEY].pseudonym_key)
     rasa = request.app[RASA_KEY]
     try:
         messages = await rasa.send(sender, chat.message, chat.language, channel="web", clinic=chat.clinic)
@@ -169,7 +187,7 @@ async def chat_api(request: web.Request) -> web.Response:
 
 async def _privacy_request(request: web.Request) -> Tuple[Optional[str], Dict[str, Any], web.Response | None]:
     """The checks /api/chat makes (origin, size, JSON, rate limit) for the widget's privacy requests:
-    (the conversation's pseudonym, the body, None) or (None, {}, the refusal)."""
+    (the conversation's Rasa sender, the body, None) or (None, {}, the refusal)."""
     refused = _origin_refused(request)
     if refused is not None:
         return None, {}, refused
@@ -184,34 +202,35 @@ async def _privacy_request(request: web.Request) -> Tuple[Optional[str], Dict[st
         conversation_id = parse_conversation_id(body)
     except BadRequest as bad:
         return None, {}, _error(bad.status, bad.reason, cors)
-    wait = request.app[LIMITER_KEY].take(conversation_id)
-    if wait is not None:
-        return None, {}, _error(429, "too many requests in this conversation, please wait a moment",
-                                {**cors, "Retry-After": retry_after_header(wait)})
-    return pseudonymise(f"web:{conversation_id}", request.app[CONFIG_KEY].pseudonym_key), body, None
+    refused = _rate_limited(request, conversation_id, cors)
+    if refused is not None:
+        return None, {}, refused
+    return channel_sender("web", conversation_id, request.app[CONFIG_KEY].pseudonym_key), body, None
 
 
 async def forget_api(request: web.Request) -> web.Response:
     """The widget's "forget me": what Telegram's /forget erases (triages with their answers, care plans
     and documents, and Rasa's events), answered with the counts."""
-    pseudonym, _body, refused = await _privacy_request(request)
+    sender, _body, refused = await _privacy_request(request)
     if refused is not None:
         return refused
-    assert pseudonym is not None
-    erased = await asyncio.to_thread(erase_chat, request.app[CONFIG_KEY].database_url, pseudonym)
+    assert sender is not None
+    config = request.app[CONFIG_KEY]
+    erased = await asyncio.to_thread(erase_chat, config.database_url, pseudonymise(sender, config.pseudonym_key), sender)
     return web.json_response({"triages": erased.triages, "events": erased.events}, headers=_cors(request))
 
 
 async def research_consent_api(request: web.Request) -> web.Response:
     """The widget's research answer changed later: {"conversation_id", "allow": true|false}."""
-    pseudonym, body, refused = await _privacy_request(request)
+    sender, body, refused = await _privacy_request(request)
     if refused is not None:
         return refused
-    assert pseudonym is not None
+    assert sender is not None
     if not isinstance(body.get("allow"), bool):
         return _error(400, "allow must be true or false", _cors(request))
-    updated = await asyncio.to_thread(set_research_consent, request.app[CONFIG_KEY].database_url, pseudonym,
-                                      body["allow"])
+    config = request.app[CONFIG_KEY]
+    updated = await asyncio.to_thread(set_research_consent, config.database_url,
+                                      pseudonymise(sender, config.pseudonym_key), body["allow"])
     return web.json_response({"allow": body["allow"], "triages": updated}, headers=_cors(request))
 
 
@@ -230,30 +249,70 @@ def _load_document(database_url: str, token: str) -> Optional[Tuple[bytes, str, 
         return None if document is None else (document.content, document.media_type, document.filename)
 
 
-# A stored page (the care plan for phones) is self-contained: inline styles and data: images only.
-STORED_HTML_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
-                   "form-action 'none'; frame-ancestors 'none'; sandbox")
+def _file_links(request: web.Request) -> FileLinks:
+    config = request.app[CONFIG_KEY]
+    return FileLinks(config.pseudonym_key, config.public_url, config.file_link_days)
+
+
+def _gone(request: web.Request) -> web.Response:
+    """410 for an expired link: a short page in the reader's language for a browser, JSON otherwise."""
+    reason = "this link has expired; open the chat again for a fresh one"
+    if "text/html" not in request.headers.get("Accept", ""):
+        return _error(410, reason)
+    tags = [part.split(";")[0] for part in request.headers.get("Accept-Language", "").split(",")]
+    language = next((code for code in map(supported_language, tags) if code), DEFAULT_LANGUAGE)
+    title = html.escape(translate(language, "files.expired.title"))
+    body = html.escape(translate(language, "files.expired.body", days=request.app[CONFIG_KEY].file_link_days))
+    page = (f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title></head>'
+            f"<body><h1>{title}</h1><p>{body}</p></body></html>")
+    return web.Response(text=page, status=410, content_type="text/html", charset="utf-8",
+                        headers={"Cache-Control": "no-store", "Content-Language": language})
 
 
 async def file_download(request: web.Request) -> web.Response:
-    """A care-plan PDF or outlook graph by its token (the link in the chat is the only way to it)."""
+    """A care-plan PDF or outlook graph by its signed, expiring link (bot/web/files.py)."""
     token = request.match_info["token"]
     if not FILE_TOKEN.match(token):
         return _error(400, "malformed file token")
+    validity = _file_links(request).check(token, request.query.get("expires"), request.query.get("sig"))
+    if validity == "invalid":
+        return _error(403, "this link is not valid (it was changed); use the link as you received it")
     found = await asyncio.get_running_loop().run_in_executor(
         None, _load_document, request.app[CONFIG_KEY].database_url, token)
     if found is None:
         return _error(404, "no such file")
+    if validity == "expired":
+        return _gone(request)
     content, media_type, filename = found
     headers = {
         "Content-Disposition": f'inline; filename="{filename}"',
         "Cache-Control": "private, max-age=3600",
         "Cross-Origin-Resource-Policy": "cross-origin",  # the widget may be embedded on a clinic's site
     }
-    if media_type == "text/html":  # the care plan's web page: no script, no request, no framing
-        headers["Content-Security-Policy"] = STORED_HTML_CSP
+    # (a stored care-plan page gets a sandboxing policy: bot/web/headers.py)
     return web.Response(body=content, content_type=media_type, headers=headers,
                         charset="utf-8" if media_type.startswith("text/") else None)
+
+
+def _conversation_files(database_url: str, pseudonym: str) -> List[str]:
+    with session_scope(database_url) as db:
+        return list(db.execute(select(Document.token).join(TriageSession)
+                               .where(TriageSession.pseudonym == pseudonym).order_by(Document.created_at)).scalars())
+
+
+async def documents_api(request: web.Request) -> web.Response:
+    """Fresh links to the files of the widget's conversation ({"conversation_id"} -> {"documents":
+    {token: link}}): the widget asks when it resumes, so the links in its transcript keep working."""
+    sender, _body, refused = await _privacy_request(request)
+    if refused is not None:
+        return refused
+    assert sender is not None
+    config = request.app[CONFIG_KEY]
+    tokens = await asyncio.to_thread(_conversation_files, config.database_url,
+                                     pseudonymise(sender, config.pseudonym_key))
+    links = _file_links(request)
+    return web.json_response({"documents": {token: links.url(token) for token in tokens}}, headers=_cors(request))
 
 
 async def _rasa_client(app: web.Application):  # type: ignore[no-untyped-def]
@@ -265,10 +324,17 @@ async def _rasa_client(app: web.Application):  # type: ignore[no-untyped-def]
 
 def create_app(config: Settings | None = None, options: WebOptions | None = None) -> web.Application:
     # 64 kB is far above any chat message; aiohttp answers 413 beyond it.
-    app = web.Application(client_max_size=64 * 1024, middlewares=[security_headers])
-    app[CONFIG_KEY] = config or load_settings()
-    app[OPTIONS_KEY] = options or WebOptions.from_settings(app[CONFIG_KEY])
+    config = config or load_settings()
+    app = web.Application(client_max_size=64 * 1024,
+                          middlewares=[security_headers_middleware(config.production)])
+    app[CONFIG_KEY] = config
+    app[OPTIONS_KEY] = options or WebOptions.from_settings(config)
     app[LIMITER_KEY] = RateLimiter(app[OPTIONS_KEY].rate_limit)
+    limits = app[OPTIONS_KEY].address_limits
+    if limits.messages:
+        app[ADDRESS_LIMITER_KEY] = RateLimiter(RateLimit(limits.messages, limits.seconds))
+    if limits.conversations_per_hour:
+        app[CONVERSATION_CAP_KEY] = ConversationCap(limits.conversations_per_hour)
     app[SCRIPT_KEY] = widget_script()
     app.cleanup_ctx.append(_rasa_client)
     app.router.add_get("/", to_chat)
@@ -279,7 +345,8 @@ def create_app(config: Settings | None = None, options: WebOptions | None = None
     app.router.add_post("/api/chat", chat_api)
     app.router.add_options("/api/chat", preflight)
     app.router.add_get("/api/widget-strings/{lang}", widget_strings_api)
-    for path, handler in (("/api/forget", forget_api), ("/api/research-consent", research_consent_api)):
+    for path, handler in (("/api/forget", forget_api), ("/api/research-consent", research_consent_api),
+                          ("/api/documents", documents_api)):
         app.router.add_post(path, handler)
         app.router.add_options(path, preflight)
     app.router.add_options("/api/widget-strings/{lang}", preflight)
@@ -292,6 +359,7 @@ def main() -> None:
     watch_supervisor()  # ends with `backtalk run` (bot/lifeline.py)
     config = settings_or_exit("backtalk web")
     logging.basicConfig(level=config.log_level, format="%(levelname)s %(name)s: %(message)s")
+    protect_logs([config.rasa_auth_token, config.pseudonym_key, config.encryption_key])
     web.run_app(
         create_app(config),
         host=config.web_host,

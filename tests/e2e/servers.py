@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from bot import stack
 from bot.config import Settings
 from bot.paths import PROJECT_ROOT
+from bot.rasa_client import auth_headers
 from bot.rasa_endpoints import write_endpoints
 
 STARTUP_TIMEOUT = 240
@@ -36,9 +37,11 @@ def ensure_model(model_dir: Path = stack.MODEL_DIR) -> Path:
     return model_dir / f"{stack.MODEL_NAME}.tar.gz"
 
 
-def http(method: str, url: str, body: Any = None, timeout: float = 60) -> tuple[int, Any]:
+def http(method: str, url: str, body: Any = None, timeout: float = 60,
+         headers: Optional[Dict[str, str]] = None) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -117,7 +120,8 @@ class RunningStack:
 
     def _ready(self) -> bool:
         try:
-            status, body = http("GET", f"{self.rasa_url}/status?token={self.config.rasa_auth_token}", timeout=5)
+            status, body = http("GET", f"{self.rasa_url}/status", timeout=5,
+                                headers=auth_headers(self.config.rasa_auth_token))
             if status != 200 or not body.get("model_id"):
                 return False
             if http("GET", f"http://127.0.0.1:{self.action_port}/health", timeout=5)[0] != 200:
@@ -163,7 +167,8 @@ class RunningStack:
         return reply
 
     def tracker(self, sender: str) -> Dict[str, Any]:
-        status, body = http("GET", f"{self.rasa_url}/conversations/{sender}/tracker?token={self.config.rasa_auth_token}")
+        status, body = http("GET", f"{self.rasa_url}/conversations/{sender}/tracker",
+                            headers=auth_headers(self.config.rasa_auth_token))
         assert status == 200, (status, body)
         return body
 
@@ -248,8 +253,8 @@ class ScaledStack:
         kind, _, number = name.partition("-")
         try:
             if kind == "rasa":
-                url = f"{self.rasa_urls[int(number) - 1]}/status?token={self.config.rasa_auth_token}"
-                status, body = http("GET", url, timeout=5)
+                url = f"{self.rasa_urls[int(number) - 1]}/status"
+                status, body = http("GET", url, timeout=5, headers=auth_headers(self.config.rasa_auth_token))
                 return status == 200 and bool(body.get("model_id"))
             if kind == "actions":
                 return http("GET", f"http://127.0.0.1:{self.action_ports[int(number) - 1]}/health", timeout=5)[0] == 200

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from bot.i18n.catalog import translate
 from bot.privacy.pseudonym import pseudonymise
 from bot.questionnaires.flow import TriageFlow
+from bot.rasa_client import auth_headers
 from bot.store.db import session_scope
 from bot.store.models import TriageSession
 from tests.progress import PROGRESS as PROGRESS_LINE_RE
@@ -402,7 +403,8 @@ def test_the_web_channel_pseudonymises_before_rasa(stack: RunningStack) -> None:
     assert status == 200 and PROGRESS.sub("", body["messages"][-1]["text"]) == t("consent.ask")
     pseudonym = pseudonymise(f"web:{conversation}", stack.config.pseudonym_key)
     assert stack.tracker(pseudonym)["slots"]["requested_slot"] == "consent"
-    status, body = http("GET", f"{stack.rasa_url}/conversations/{conversation}/tracker?token={stack.config.rasa_auth_token}")
+    status, body = http("GET", f"{stack.rasa_url}/conversations/{conversation}/tracker",
+                        headers=auth_headers(stack.config.rasa_auth_token))
     assert body["events"] == [] or all(e.get("event") != "user" for e in body["events"])
 
 

@@ -34,6 +34,7 @@ from sqlalchemy import select
 
 from bot.i18n.catalog import translate
 from bot.privacy.pseudonym import pseudonymise
+from bot.rasa_client import auth_headers
 from bot.routing import route
 from bot.store.db import engine_for, session_scope
 from bot.store.migrate import upgrade
@@ -157,9 +158,11 @@ def scaled(model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tu
         config = make_settings(postgres.url, work)
         config = type(config)(**{**config.__dict__, "redis_url": f"redis://127.0.0.1:{redis.port}/0"})
         upgrade(config.database_url)
-        # 20 conversations from one address, each resending after a fault: above any per-conversation limit
+        # 20 conversations from one address, each resending after a fault: above any per-conversation or
+        # per-address limit (one load generator stands for many patients)
         stack = ScaledStack(config=config, model=model, rasa_count=2,
-                            extra_env={"WEB_RATE_LIMIT_MESSAGES": "1000"}).start()
+                            extra_env={"WEB_RATE_LIMIT_MESSAGES": "1000", "WEB_ADDRESS_RATE_LIMIT_MESSAGES": "0",
+                                       "WEB_NEW_CONVERSATIONS_PER_HOUR": "0"}).start()
         yield stack, postgres, redis
     finally:
         if stack is not None:
@@ -258,7 +261,7 @@ def test_conversations_survive_killed_servers_and_restarted_stores(scaled: Tuple
     # item ends with the undisturbed patient's value.
     def answered_turns(conversation: Conversation) -> Tuple[List[str], Dict[str, Any]]:
         url = f"{stack.rasa_urls[conversation.rasa - 1]}/conversations/{conversation.sender}/tracker"
-        status, tracker = http("GET", f"{url}?token={stack.config.rasa_auth_token}")
+        status, tracker = http("GET", url, headers=auth_headers(stack.config.rasa_auth_token))
         assert status == 200, (status, tracker)
         turns: List[Tuple[str, bool]] = []
         for event in tracker["events"]:

@@ -14,7 +14,7 @@ from bot.i18n.catalog import translate
 from bot.questionnaires.loader import load_triage
 from bot.store.db import engine_for, session_scope
 from bot.store.models import TelegramChat, TriageSession
-from bot.telegram.chats import ChatCipher, telegram_pseudonym
+from bot.telegram.chats import ChatCipher, telegram_pseudonym, telegram_sender
 from bot.triage.replies import buttons_for
 from tests.progress import without_progress
 from tests.summary import change_title, confirm_title, is_summary
@@ -49,7 +49,13 @@ def new_chat(telegram: TelegramHarness, language_code: Optional[str] = "en") -> 
 
 
 def pseudonym(telegram: TelegramHarness, user: ChatUser) -> str:
+    """The chat's key in BackTalk's tables."""
     return telegram_pseudonym(user.chat_id, telegram.config.pseudonym_key)
+
+
+def sender(telegram: TelegramHarness, user: ChatUser) -> str:
+    """The chat's conversation id at Rasa."""
+    return telegram_sender(user.chat_id, telegram.config.pseudonym_key)
 
 
 def stored(telegram: TelegramHarness, user: ChatUser) -> List[TriageSession]:
@@ -60,7 +66,7 @@ def stored(telegram: TelegramHarness, user: ChatUser) -> List[TriageSession]:
 def event_count(telegram: TelegramHarness, user: ChatUser) -> int:
     events = table("events")
     with session_scope(telegram.config.database_url) as db:
-        return db.execute(select(func.count()).select_from(events).where(text("sender_id = :s")), {"s": pseudonym(telegram, user)}).scalar_one()
+        return db.execute(select(func.count()).select_from(events).where(text("sender_id = :s")), {"s": sender(telegram, user)}).scalar_one()
 
 
 def reference_code(texts: List[str]) -> Optional[str]:
@@ -121,7 +127,7 @@ def test_a_full_triage_by_tapping_buttons(telegram: TelegramHarness, stack: Runn
     assert offer["text"] == t("followup.offer.ask")
     (row,) = stored(telegram, user)
     assert (row.status, row.risk_group, row.reference_code, row.research_consent) == ("complete", "high", code, False)
-    slots = stack.tracker(pseudonym(telegram, user))["slots"]
+    slots = stack.tracker(sender(telegram, user))["slots"]
     assert (slots["risk_score"], slots["risk_group"], slots["reference_code"], slots["sbt_9"]) == (6, "high", code, "very_much")
     assert slots["research_consent"] is False
 
@@ -145,7 +151,7 @@ def test_free_text_answers(telegram: TelegramHarness, stack: RunningStack) -> No
     user.say("that's right")  # typed, like the summary's button
     code = reference_code(user.texts)
     assert user.texts[:4] == [t("result.low"), t("next_steps.low"), t("result.disclaimer"), t("result.reference_code", reference_code=code)]
-    slots = stack.tracker(pseudonym(telegram, user))["slots"]
+    slots = stack.tracker(sender(telegram, user))["slots"]
     assert (slots["risk_group"], slots["pain_now"], slots["language"]) == ("low", 2, "en")
     assert slots["research_consent"] is True
     (row,) = stored(telegram, user)
@@ -174,7 +180,7 @@ def test_a_deep_link_stores_the_clinic_code_and_the_chat_id_only_encrypted(teleg
         database = Path(telegram.config.database_url.split("///", 1)[1])
         for path in database.parent.glob(database.name + "*"):  # the file, its WAL and shared memory
             assert raw.encode() not in path.read_bytes(), path
-    assert stack.tracker(pseudonym(telegram, user))["slots"]["pain_site"] == "neck"
+    assert stack.tracker(sender(telegram, user))["slots"]["pain_site"] == "neck"
 
 
 def test_language_then_deutsch_asks_the_next_question_in_german(telegram: TelegramHarness) -> None:
@@ -211,7 +217,7 @@ def test_forget_erases_everything_stored_for_the_chat_and_says_what(telegram: Te
     assert len(stored(telegram, other)) == 1 and event_count(telegram, other) > 10  # nobody else's data
     # Rasa has forgotten the conversation: it starts again from the greeting
     assert user.say("/start") == [t("welcome.greeting"), t("welcome.privacy"), t("consent.ask")]
-    assert stack.tracker(pseudonym(telegram, user))["slots"]["consent"] is None
+    assert stack.tracker(sender(telegram, user))["slots"]["consent"] is None
 
 
 def test_flood_control_and_dropped_connections_are_survived(telegram: TelegramHarness) -> None:
@@ -245,7 +251,7 @@ def test_two_chats_interleaved_keep_their_own_order(telegram: TelegramHarness, s
     opening = [t("welcome.greeting"), t("welcome.privacy"), t("consent.ask"), t("research_consent.ask"), t("pain_site.ask")]
     for user, site, research in ((back, "low_back", True), (neck, "neck", False)):
         texts = [without_progress(c.params["text"]) for c in fake.sent(user.chat_id, since=mark)]
-        slots = stack.tracker(pseudonym(telegram, user))["slots"]
+        slots = stack.tracker(sender(telegram, user))["slots"]
         assert slots["pain_site"] == site and slots["research_consent"] is research
         assert [row.research_consent for row in stored(telegram, user)] == [research]
         (first_flag,) = [k for k, v in slots.items() if k.startswith("rf_") and v is False]

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from bot.i18n.catalog import translate
 from bot.paths import PROJECT_ROOT
-from bot.privacy.pseudonym import pseudonymise
+from bot.privacy.pseudonym import channel_sender, pseudonymise
 from bot.privacy.retention import RASA_EVENTS
 from bot.store.db import session_scope
 from bot.store.models import TriageSession
@@ -523,13 +523,14 @@ def test_the_privacy_menu_withdraws_research_use_and_forget_me_erases_and_starts
     chat = open_chat(browser, web_stack)
     chat.say("hi").asks("consent.ask").tap("Yes").asks("research_consent.ask").tap("Yes").asks("pain_site.ask")
     old = chat.storage("conversation")
-    pseudonym = pseudonymise(f"web:{old}", web_stack.config.pseudonym_key)
+    sender = channel_sender("web", old, web_stack.config.pseudonym_key)  # Rasa's id of the conversation
+    pseudonym = pseudonymise(sender, web_stack.config.pseudonym_key)  # BackTalk's
 
     def stored() -> tuple:
         with session_scope(web_stack.config.database_url) as db:
             answers = list(db.execute(select(TriageSession.research_consent)
                                       .where(TriageSession.pseudonym == pseudonym)).scalars())
-            events = db.execute(select(func.count()).where(RASA_EVENTS.c.sender_id == pseudonym)).scalar_one()
+            events = db.execute(select(func.count()).where(RASA_EVENTS.c.sender_id == sender)).scalar_one()
         return answers, events
 
     assert stored()[0] == [True]
@@ -564,3 +565,35 @@ def test_the_privacy_menu_withdraws_research_use_and_forget_me_erases_and_starts
     expect(chat.page.locator(".empty")).to_have_text(t("widget.empty"))
     chat.say("hi").asks("consent.ask")  # a new conversation, from the beginning
     assert chat.storage("conversation") == new
+
+
+def test_a_resumed_conversation_gets_fresh_links_in_place_of_expired_ones(
+        web_stack: RunningStack, browser: Browser, contexts: None) -> None:
+    """Links to files expire (bot/web/files.py); the widget, resuming its conversation, asks for fresh
+    ones (/api/documents) and the patient's links keep working."""
+    import secrets
+    import time
+
+    from bot.web.files import FileLinks
+    from tests.clinic_helpers import LOW_BACK_LOW, triage
+
+    config = web_stack.config
+    conversation = secrets.token_hex(16)
+    triage(config, LOW_BACK_LOW, clinic=None, deliver=True,
+           sender=channel_sender("web", conversation, config.pseudonym_key))
+    with session_scope(config.database_url) as db:
+        token = next(d.token for t in TriageRepository(db).all_for(
+            pseudonymise(channel_sender("web", conversation, config.pseudonym_key), config.pseudonym_key))
+            for d in t.documents if d.kind == "care_plan_pdf")
+    expired = FileLinks(config.pseudonym_key, web_stack.web_url).url(token, now=time.time() - 8 * 86400)
+    chat = open_chat(browser, web_stack)
+    assert chat.page.request.get(expired).status == 410
+    transcript = [{"who": "bot", "lang": "en", "text": "Your care plan", "document": {"url": expired, "title": "plan.pdf"}}]
+    chat.page.evaluate("([c, t]) => { localStorage.setItem('backtalk.conversation', JSON.stringify(c));"
+                       " localStorage.setItem('backtalk.transcript', JSON.stringify(t)); }", [conversation, transcript])
+    chat.page.reload()
+    link = chat.page.locator("a.doc")
+    expect(link).to_have_attribute("href", re.compile(rf"^{re.escape(web_stack.web_url)}/files/{token}\?expires=\d+&sig="))
+    fresh = link.get_attribute("href")
+    assert fresh != expired and chat.page.request.get(fresh).status == 200
+    assert chat.storage("transcript")[0]["document"]["url"] == fresh  # kept for the next visit

@@ -3,12 +3,13 @@
  *   <script src="https://bot.example/widget.js" defer></script>
  *
  * It talks only to the bot.web that served this file (POST api/chat, api/forget, api/research-consent,
- * GET api/widget-strings/<lang>)
+ * api/documents, GET api/widget-strings/<lang>)
  * and loads nothing else: no framework, no font, no third-party request. It renders into an element
  * with the attribute data-backtalk-widget when the page has one, otherwise into a chat button fixed to
  * the corner of the page. The language is navigator.language unless the tag says data-language="de";
  * a language the patient then chooses in the chat is kept by Rasa (and the widget's labels follow).
- * The conversation id and the last 100 messages are kept in localStorage, so a reload resumes.
+ * The conversation id and the last 100 messages are kept in localStorage, so a reload resumes (and
+ * links to the patient's files, which expire, are replaced by fresh ones).
  * Text from the server is only ever set with textContent: nothing it sends is parsed as HTML.
  * The header's privacy menu offers "forget me" (after a confirmation saying what is lost: bot.web erases
  * the conversation, the widget clears its storage and starts a new conversation id) and changing the
@@ -613,6 +614,35 @@
     send('/followup{"token": "' + code + '"}', str("followup"), false);
   }
 
+  // Links to the patient's files (/files/<token>?expires=...&sig=...) expire: on resuming a
+  // conversation that holds some, ask for fresh ones and put them in place of the old.
+  var FILE_TOKEN = /\/files\/([A-Za-z0-9_-]{43})(?:[?#]|$)/;
+  function fileToken(url) {
+    var match = typeof url === "string" && FILE_TOKEN.exec(url);
+    return match ? match[1] : null;
+  }
+
+  function refreshFiles() {
+    var holding = items.filter(function (item) {
+      return fileToken(item.image) || (item.document && fileToken(item.document.url));
+    });
+    if (!holding.length) return;
+    postJson("api/documents", { conversation_id: conversationId }).then(function (body) {
+      var fresh = (body && body.documents) || {};
+      holding.forEach(function (item) {
+        var image = fresh[fileToken(item.image)], doc = item.document && fresh[fileToken(item.document.url)];
+        if (image && safeUrl(image)) item.image = image;
+        if (doc && safeUrl(doc)) item.document.url = doc;
+        if (item.node && (image || doc)) {
+          var old = item.node;
+          render(item);
+          ui.log.replaceChild(item.node, old);
+        }
+      });
+      persist();
+    }, function () { /* offline or erased: the old links answer for themselves */ });
+  }
+
   function start() {
     var language = chosenLanguage || hint;
     var ready = loadStrings(language);
@@ -620,6 +650,7 @@
     Promise.race([ready, delay(3000)]).then(function () {
       build();
       ready.then(applyStrings); // in case the labels came after the 3 s
+      refreshFiles();
       openFollowup();
     });
   }
