@@ -295,9 +295,10 @@ class ActionAfterEnd(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         language = language_of(tracker)
-        if any(intent == "followup_consent" for intent, _ in live_keyboard(tracker)):
+        offered = any(intent == "followup_consent" for intent, _ in live_keyboard(tracker))
+        if offered and parse_yes_no(typed_text(tracker) or "", language) is not None:
             # Just asked "may BackTalk check in later?": a typed "yes" or "no" answers that
-            # question (a tap arrives as its own intent), anything else is asked about again.
+            # question (a tap arrives as its own intent); anything else gets the reminder below.
             return await ActionFollowupConsent().run(dispatcher, tracker, domain)
         code = tracker.get_slot("reference_code")
         if code:

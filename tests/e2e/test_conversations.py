@@ -152,6 +152,8 @@ def test_low_risk_by_typing(stack: RunningStack) -> None:
     assert (stored.research_consent, stored.answer_codes["research_consent"]) == (False, "false")
     assert stored.answer_codes["pain_now"] == "2" and stored.answer_codes["sbt_1"] == "disagree"
     assert stored.answer_codes["episode_duration"] == "under_1_month" and "reassurance" in stored.plan_options
+    # typed, not tapped: the answer to "may BackTalk check in later?" is read as that answer
+    assert p.say("no thanks").texts == [t("followup.declined")]
     assert p.say("hello").texts == [t("done.again", reference_code=code)]
 
 
