@@ -160,7 +160,8 @@ class Supervisor:
         """Start every service. Call it from the main thread: Linux's parent-death signal fires when
         the *thread* that forked a child ends (bot/lifeline.py), and the main thread ends only with
         the supervisor."""
-        assert threading.current_thread() is threading.main_thread(), "fork services from the main thread"
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("fork services from the main thread (bot/lifeline.py)")
         supervisor = {SUPERVISOR_PID_ENV: str(os.getpid())}
         for service in self.services:
             process = subprocess.Popen(
