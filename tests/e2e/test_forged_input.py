@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
@@ -15,7 +14,7 @@ import pytest
 from bot.i18n.catalog import translate
 from bot.privacy.pseudonym import pseudonymise
 from bot.store.migrate import upgrade
-from bot.telegram.chats import telegram_pseudonym
+from bot.telegram.chats import telegram_sender
 from actions.common import payload_code
 from bot.questionnaires.interpret import interpret
 from bot.triage.replies import answer_payload, buttons_for, hint, tapped_value
@@ -162,13 +161,13 @@ def test_widget_only_the_live_keyboard_answers_across_restarts(stack: RunningSta
 
 @pytest.fixture(scope="module")
 def telegram(stack: RunningStack) -> Iterator[TelegramHarness]:
-    harness = TelegramHarness(replace(stack.config, rasa_url=stack.rasa_url), poll_timeout=5).start()
+    harness = TelegramHarness(stack.config.copy(update={"rasa_url": stack.rasa_url}), poll_timeout=5).start()
     yield harness
     harness.stop()
 
 
 def chat_slots(stack: RunningStack, telegram: TelegramHarness, user: ChatUser) -> Dict[str, Any]:
-    return stack.tracker(telegram_pseudonym(user.chat_id, telegram.config.pseudonym_key))["slots"]
+    return stack.tracker(telegram_sender(user.chat_id, telegram.config.pseudonym_key))["slots"]
 
 
 def new_user(telegram: TelegramHarness) -> ChatUser:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
-from dataclasses import replace
 from pathlib import Path
 from typing import Iterator, List, Tuple
 
@@ -33,11 +32,11 @@ def secret_stack(model: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     with admin.connect() as connection:
         connection.execute(sqlalchemy.text(f'CREATE DATABASE "{database}"'))
     url = sqlalchemy.engine.make_url(POSTGRES_URL).set(database=database, password=DB_PASSWORD)
-    config = replace(make_settings(url.render_as_string(hide_password=False), data_dir),
-                     rasa_auth_token=f"rasa-token-{secrets.token_hex(12)}",
-                     action_server_token=f"action-token-{secrets.token_hex(12)}",
-                     pseudonym_key=f"pseudonym-key-{secrets.token_hex(12)}".encode(),
-                     encryption_key=f"encryption-key-{secrets.token_hex(12)}".encode())
+    config = make_settings(url.render_as_string(hide_password=False), data_dir).copy(update=dict(
+        rasa_auth_token=f"rasa-token-{secrets.token_hex(12)}",
+        action_server_token=f"action-token-{secrets.token_hex(12)}",
+        pseudonym_key=f"pseudonym-key-{secrets.token_hex(12)}".encode(),
+        encryption_key=f"encryption-key-{secrets.token_hex(12)}".encode()))
     hidden = [TELEGRAM_TOKEN, DB_PASSWORD, config.rasa_auth_token, config.action_server_token,
               config.pseudonym_key.decode(), config.encryption_key.decode()]
     upgrade(config.database_url)
@@ -78,7 +77,7 @@ def test_no_log_line_shows_a_secret(secret_stack: Tuple[RunningStack, List[str]]
                             {"conversation_id": conversation, "message": message, "language": "en"})
         assert status == 200 and body["messages"], (message, body)
     assert http("POST", f"{stack.web_url}/api/forget", {"conversation_id": conversation})[0] == 200
-    harness = TelegramHarness(replace(stack.config, rasa_url=stack.rasa_url), poll_timeout=1).start()
+    harness = TelegramHarness(stack.config.copy(update={"rasa_url": stack.rasa_url}), poll_timeout=1).start()
     try:
         user = harness.chat(6_100_000_000 + secrets.randbelow(1_000_000), "en")
         assert user.say("/start") and user.say("yes")
