@@ -31,6 +31,7 @@ from bot.i18n.catalog import translate
 from bot.store.db import session_scope
 from bot.store.models import Clinic, FollowUp, FollowUpAnswer, FollowUpSeries, TriageSession
 from tests.clinic_helpers import PASSWORD
+from tests.summary import is_summary
 from tests.e2e.servers import RunningStack, http
 
 pytestmark = pytest.mark.e2e
@@ -96,6 +97,8 @@ def finish_triage(browser: Browser) -> str:
     for answer in ["disagree"] * 8:
         browser.say(answer)
     browser.say("a little").say("6").say("no thanks")
+    assert is_summary(browser.texts[-1])
+    browser.say("yes")  # the summary of answers: that's right
     assert browser.texts[-1] == t("followup.offer.ask")
     codes = [m.group(0) for text in browser.texts for m in CODE.finditer(text)]
     assert codes, browser.texts
