@@ -206,7 +206,7 @@ def test_bad_filter_values_are_refused_with_a_reason(query: dict) -> None:
 
 def test_the_summary_shows_the_red_flag_with_the_patients_words_in_the_clinicians_language(settings: Settings) -> None:
     setup_clinic(settings)
-    words = "yes, since yesterday I can't feel the inside of my thighs"
+    words = "yes, since yesterday the inside of my thighs feels numb"
     outcome = triage(settings, {"consent": True, "pain_site": "low_back", "episode_duration": "1_to_3_months",
                                 "rf_saddle_numbness": True}, typed={"rf_saddle_numbness": words})
     with session_scope(settings.database_url) as db:
