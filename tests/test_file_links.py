@@ -55,6 +55,7 @@ def test_a_link_is_signed_and_lasts_its_days() -> None:
     assert FileLinks(b"other key", "x").check("T" * 43, str(expires), sig, now=1000.0) == "invalid"
     assert links.check("T" * 43, None, None) == "expired"  # a link from before links expired
     assert links.check("T" * 43, "soon", sig) == "invalid"
+    assert links.check("T" * 43, str(expires), "\u0087é", now=1000.0) == "invalid"  # found by the API fuzzer: was a 500
 
 
 def test_bot_web_serves_a_link_until_it_expires_then_says_410_with_the_reason(settings: Settings) -> None:
