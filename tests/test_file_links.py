@@ -85,6 +85,20 @@ def test_bot_web_serves_a_link_until_it_expires_then_says_410_with_the_reason(se
     run(settings, test)
 
 
+def test_an_expired_link_to_a_pdf_nobody_opened_is_410_and_renders_nothing(settings: Settings) -> None:
+    setup_clinic(settings)
+    outcome = triage(settings, LOW_BACK_LOW, deliver=True)
+    token = documents_of(settings, outcome.reference_code)["care_plan_pdf"]
+
+    async def test(client: TestClient) -> None:
+        assert (await client.get(fresh_url(settings, token, now=time.time() - 7 * 86400 - 1))).status == 410
+
+    run(settings, test)
+    with session_scope(settings.database_url) as db:
+        stored = db.get(Document, token)
+        assert stored is not None and stored.content is None and stored.plan_json is not None
+
+
 def test_the_widget_gets_fresh_links_for_its_own_conversation_only(settings: Settings) -> None:
     setup_clinic(settings)
     sender = channel_sender("web", CONVERSATION, settings.pseudonym_key)

@@ -9,14 +9,18 @@ from typing import Any, Dict, List
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import text
 
 from bot.config import Settings
 from bot.i18n.catalog import translate
 from bot.prediction.predict import MODEL_ENV
 from bot.questionnaires.flow import TriageFlow
-from bot.store.db import session_scope
+from bot.store.db import engine_for, session_scope
+from bot.store.migrate import downgrade, upgrade
 from bot.store.models import CarePlanRecord, Document
 from bot.store.repository import DocumentRepository
+from bot.careplan.stored import plan_from_json
+from bot.triage import documents as documents_module
 from bot.triage import result as result_module
 from bot.triage.result import ResultDelivery
 from bot.triage.service import TriageService
@@ -59,7 +63,11 @@ def test_with_the_outlook_the_patient_gets_the_graph_its_words_and_the_care_plan
     assert translate("pl", "prediction.illustrative") in graph["text"]  # synthetic model: said plainly
     assert translate("pl", "careplan.heading.outlook").upper() in plan_text["text"]
     pdf = document(settings, pdf_link["custom"]["document"])
-    assert pdf.content.startswith(b"%PDF") and pdf.media_type == "application/pdf"
+    # The PDF is rendered when first opened (bot/triage/documents.py), not in the patient's turn.
+    assert pdf.content is None and pdf.media_type == "application/pdf"
+    stored_plan = plan_from_json(pdf.plan_json)
+    assert stored_plan.language == "pl" and stored_plan.outlook is not None
+    assert stored_plan.outlook.png == document(settings, graph["image"]).content
     assert html_link["text"] == translate("pl", "careplan.html")
     page = document(settings, html_link["custom"]["document"])
     assert page.media_type == "text/html" and page.kind == "care_plan_html"
@@ -111,14 +119,35 @@ def test_no_model_file_is_told_and_the_plan_still_arrives(settings: Settings, tm
     assert "custom" in messages[-1]
 
 
-def test_a_failing_pdf_is_told_kindly_and_the_risk_result_stands(settings: Settings,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_care_plan_is_told_kindly_and_the_risk_result_stands(settings: Settings,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(_plan: Any) -> bytes:
+        raise RuntimeError("template missing")
+
+    monkeypatch.setattr(result_module, "to_html", broken)
+    messages = finish_and_deliver(settings, {**LOW_BACK, "outlook_offer": False})
+    assert messages == [{"text": translate("en", "careplan.unavailable")}]
+
+
+def test_a_pdf_that_cannot_be_rendered_when_opened_is_a_503_with_a_reason_and_the_plan_stays(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(_plan: Any) -> bytes:
         raise RuntimeError("font missing")
 
-    monkeypatch.setattr(result_module, "to_pdf", broken)
+    monkeypatch.setattr(documents_module, "to_pdf", broken)
     messages = finish_and_deliver(settings, {**LOW_BACK, "outlook_offer": False})
-    assert messages == [{"text": translate("en", "careplan.unavailable")}]
+    assert messages[0]["text"].startswith(translate("en", "careplan.title").upper())  # the chat has the plan
+    link = messages[-2]["custom"]["document"][len(settings.public_url):]
+
+    async def main() -> None:
+        async with TestClient(TestServer(create_app(settings, WebOptions()))) as client:
+            response = await client.get(link)
+            assert response.status == 503 and "care plan is in the chat" in (await response.json())["error"]
+            monkeypatch.undo()  # the font is back: the same link now works
+            again = await client.get(link)
+            assert again.status == 200 and (await again.read()).startswith(b"%PDF")
+
+    asyncio.run(main())
 
 
 def test_a_red_flag_gets_no_plan(settings: Settings) -> None:
@@ -135,7 +164,12 @@ def test_bot_web_serves_a_document_by_token_and_refuses_bad_tokens(settings: Set
         async with TestClient(TestServer(create_app(settings, WebOptions()))) as client:
             response = await client.get(link)
             assert response.status == 200 and response.content_type == "application/pdf"
-            assert (await response.read()).startswith(b"%PDF")
+            first = await response.read()
+            assert first.startswith(b"%PDF")
+            # Rendered once, on that first request, and kept: the next request serves the same bytes.
+            kept = document(settings, messages[-2]["custom"]["document"])
+            assert kept.content == first and kept.plan_json is None
+            assert await (await client.get(link)).read() == first
             assert "care-plan-BT-" in response.headers["Content-Disposition"]
             assert "sandbox" not in response.headers["Content-Security-Policy"]  # PDF viewers must work
             page = await client.get(page_link)
@@ -163,3 +197,17 @@ def test_erasing_a_conversation_erases_its_plan_and_files(settings: Settings) ->
         assert TriageRepository(db).erase(service.pseudonym(sender)) == 1
     with session_scope(settings.database_url) as db:
         assert db.query(Document).count() == 0 and db.query(CarePlanRecord).count() == 0
+
+
+def test_downgrading_below_lazy_pdfs_renders_every_pending_one_first(settings: Settings) -> None:
+    """The schema before 0008 needs every document's bytes: a downgrade must not lose an unopened PDF."""
+    messages = finish_and_deliver(settings, {**LOW_BACK, "outlook_offer": False})
+    token = messages[-2]["custom"]["document"].rsplit("/", 1)[1].split("?")[0]
+    downgrade(settings.database_url, "0007_websec")
+    try:
+        with engine_for(settings.database_url).connect() as connection:
+            content = connection.execute(text("SELECT content FROM documents WHERE token = :t"), {"t": token}).scalar_one()
+        assert bytes(content).startswith(b"%PDF")
+    finally:
+        upgrade(settings.database_url)
+    assert document(settings, messages[-2]["custom"]["document"]).plan_json is None

@@ -65,6 +65,7 @@ from bot.privacy.transcripts import TranscriptFilter, count_consented, export_tr
 from bot.reference_code import PATTERN as REFERENCE_CODE
 from bot.store.db import session_scope
 from bot.store.models import Clinic, Document, TriageSession, User
+from bot.triage.documents import DocumentUnavailable, content_of
 from bot.web.limits import RateLimit, RateLimiter, retry_after_header
 
 logger = logging.getLogger(__name__)
@@ -457,7 +458,11 @@ async def document(request: web.Request) -> web.Response:
             return visit.error(404, mark("clinic.error.not_found"))
         audit.record(db, "view_document", user=visit.user, reference_code=triage.reference_code,
                      detail={"triage": triage.id, "kind": kind})
-        return web.Response(body=stored.content, content_type=stored.media_type, headers=_headers({
+        try:
+            content = content_of(stored)  # a care-plan PDF nobody opened yet is rendered now, once
+        except DocumentUnavailable:
+            return visit.error(503, mark("clinic.error.document_unavailable"))
+        return web.Response(body=content, content_type=stored.media_type, headers=_headers({
             "Content-Disposition": f'inline; filename="{stored.filename}"'}))
 
     return await _in_db(request, work)

@@ -151,7 +151,10 @@ class Document(Base):
     kind = Column(String(16), nullable=False)  # care_plan_pdf | care_plan_html | outlook_png
     media_type = Column(String(40), nullable=False)
     filename = Column(String(80), nullable=False)
-    content = Column(LargeBinary, nullable=False)
+    # A care-plan PDF is rendered on its first request (bot/triage/documents.py): until then content is
+    # NULL and plan_json holds the composed plan (bot/careplan/stored.py) it is rendered from.
+    content = Column(LargeBinary, nullable=True)
+    plan_json = Column(Text, nullable=True)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 

@@ -116,11 +116,15 @@ class TriageRepository:
         triage.care_plan = record
         return record
 
-    def add_document(self, triage: TriageSession, kind: str, media_type: str, filename: str, content: bytes) -> str:
-        """Store a file for the patient; returns its unguessable token."""
+    def add_document(self, triage: TriageSession, kind: str, media_type: str, filename: str,
+                     content: Optional[bytes], plan_json: Optional[str] = None) -> str:
+        """Store a file for the patient (its bytes, or for a care-plan PDF the plan it is rendered from
+        when first opened: bot/triage/documents.py); returns its unguessable token."""
+        if (content is None) == (plan_json is None):
+            raise ValueError("a document needs either its content or the plan to render it from")
         token = secrets.token_urlsafe(32)
         triage.documents.append(Document(token=token, kind=kind, media_type=media_type, filename=filename,
-                                         content=content))
+                                         content=content, plan_json=plan_json))
         return token
 
 

@@ -13,7 +13,8 @@ from datetime import date
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from bot.careplan.compose import CarePlan, Outlook, compose
-from bot.careplan.render import to_html, to_pdf, to_text
+from bot.careplan.render import to_html, to_text
+from bot.careplan.stored import plan_to_json
 from bot.config import Settings
 from bot.i18n.catalog import mark, translate
 from bot.prediction.forecast import forecast
@@ -43,18 +44,22 @@ class ResultDelivery:
         self.config = config
         self.flow = flow
 
-    def _store(self, reference_code: str, kind: str, media_type: str, filename: str, content: bytes,
+    def _store(self, reference_code: str, kind: str, media_type: str, filename: str, content: Optional[bytes],
                plan: Optional[Tuple[CarePlan, str]] = None) -> str:
-        """Keep a file (and the care plan with its text) with the triage; returns the file's link."""
+        """Keep a file with the triage; returns the file's link. With ``plan`` (the care plan and its
+        chat text) the plan is kept too, and a file without content is the PDF, rendered from the
+        stored plan when first opened (bot/triage/documents.py), not inside the patient's turn."""
         with session_scope(self.config.database_url) as db:
             repo = TriageRepository(db)
             triage = repo.by_reference_code(reference_code)
             if triage is None:
                 raise LookupError(f"no triage with reference code {reference_code}")
+            plan_json = None
             if plan is not None:
                 care_plan, text = plan
                 repo.save_care_plan(triage, care_plan.language, care_plan.option_ids, care_plan.resource_ids, text)
-            token = repo.add_document(triage, kind, media_type, filename, content)
+                plan_json = None if content is not None else plan_to_json(care_plan)
+            token = repo.add_document(triage, kind, media_type, filename, content, plan_json)
         return file_links(self.config).url(token)
 
     def outlook(self, outcome: TriageOutcome, answers: Mapping[str, Any], language: str,
@@ -93,7 +98,7 @@ class ResultDelivery:
                        public_url=self.config.public_url)
         text = to_text(plan)
         filename = f"care-plan-{outcome.reference_code}.pdf"
-        url = self._store(outcome.reference_code, "care_plan_pdf", "application/pdf", filename, to_pdf(plan),
+        url = self._store(outcome.reference_code, "care_plan_pdf", "application/pdf", filename, None,
                           plan=(plan, text))
         page = f"care-plan-{outcome.reference_code}.html"
         page_url = self._store(outcome.reference_code, "care_plan_html", "text/html", page,

@@ -36,6 +36,7 @@ from bot.store.db import session_scope
 from bot.store.models import Document, TriageSession
 from bot.store.repository import DocumentRepository
 from bot.telegram.forget import erase_chat
+from bot.triage.documents import DocumentUnavailable, content_of
 from bot.web.chat_api import BadRequest, clean_reply, parse_chat_request, parse_conversation_id
 from bot.web.files import FileLinks
 from bot.web.headers import security_headers_middleware
@@ -243,10 +244,15 @@ def _may_choose_language(message: str) -> bool:
 FILE_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 
-def _load_document(database_url: str, token: str) -> Optional[Tuple[bytes, str, str]]:
+def _load_document(database_url: str, token: str, expired: bool) -> Optional[Tuple[bytes, str, str]]:
+    """The file's bytes, type and name (a care-plan PDF is rendered on its first request, never for an
+    expired link: then the bytes are empty); None if unknown. Raises DocumentUnavailable when the PDF
+    cannot be rendered."""
     with session_scope(database_url) as db:
         document = DocumentRepository(db).get(token)
-        return None if document is None else (document.content, document.media_type, document.filename)
+        if document is None:
+            return None
+        return (b"" if expired else content_of(document)), document.media_type, document.filename
 
 
 def _file_links(request: web.Request) -> FileLinks:
@@ -278,8 +284,11 @@ async def file_download(request: web.Request) -> web.Response:
     validity = _file_links(request).check(token, request.query.get("expires"), request.query.get("sig"))
     if validity == "invalid":
         return _error(403, "this link is not valid (it was changed); use the link as you received it")
-    found = await asyncio.get_running_loop().run_in_executor(
-        None, _load_document, request.app[CONFIG_KEY].database_url, token)
+    try:
+        found = await asyncio.get_running_loop().run_in_executor(
+            None, _load_document, request.app[CONFIG_KEY].database_url, token, validity == "expired")
+    except DocumentUnavailable:
+        return _error(503, "this file cannot be made just now; the care plan is in the chat and on its web page")
     if found is None:
         return _error(404, "no such file")
     if validity == "expired":
