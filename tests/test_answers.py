@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.i18n.answers import normalise, parse_choice, parse_number, parse_yes_no
+from bot.i18n.answers import normalise, parse_choice, parse_number, parse_yes_no, words_for
+from bot.i18n.catalog import SUPPORTED_LANGUAGES
+from bot.questionnaires.flow import TriageFlow
+from bot.questionnaires.interpret import interpret
 
 BOTHER = ["not_at_all", "slightly", "moderately", "very_much", "extremely"]
 
@@ -96,3 +99,22 @@ def test_numbers_as_words_in_every_language(language: str, text: str, value: int
 )
 def test_agreement_typed_in_words(language: str, text: str, code: str) -> None:
     assert parse_choice(text, ["agree", "disagree"], language) == code
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_every_listed_yes_or_no_typed_alone_is_that_answer_to_every_yes_no_question(language: str) -> None:
+    """The lists hold whole answers: "no gracias", "nie dziękuję", "ne hvala" were asked again once,
+    because the "no" at their start looked like the negation of a statement."""
+    words = words_for(language)
+    assert not set(words.yes) & set(words.no) and not (set(words.yes) | set(words.no)) & set(words.unsure)
+    flow = TriageFlow()
+    for item_id in ("rf_cancer", "research_consent", "outlook_offer"):
+        item = flow.item(item_id)
+        assert {phrase: interpret(item, phrase, language) for phrase in words.yes} == dict.fromkeys(words.yes, True)
+        assert {phrase: interpret(item, phrase, language) for phrase in words.no} == dict.fromkeys(words.no, False)
+
+
+@pytest.mark.parametrize("text, language", [("isso serve pra quê?", "pt"), ("ok, and who reads it?", "en"),
+                                            ("ja, aber wofür?", "de"), ("sí, ¿para qué?", "es")])
+def test_a_question_in_reply_to_a_yes_no_question_is_not_taken_for_an_answer(text: str, language: str) -> None:
+    assert interpret(TriageFlow().item("consent"), text, language) is None

@@ -79,6 +79,17 @@ def parse_yes_no(text: str, language: str = DEFAULT_LANGUAGE) -> Optional[bool]:
     return None if found in (None, UNSURE) else found == "yes"
 
 
+def exactly_yes_no(text: str, language: str = DEFAULT_LANGUAGE) -> Optional[bool]:
+    """True or False when the whole answer is one of the language's listed yes or no phrases ("no
+    gracias", "ne, hvala", "pas de souci"): each was listed as a complete answer, so no reading of
+    its parts (a "no" followed by a word, taken for a negated statement) may overrule it."""
+    words = words_for(language)
+    cleaned = normalise(text)
+    if cleaned in words.yes:
+        return True
+    return False if cleaned in words.no else None
+
+
 _SLASH_SCALE = re.compile(r"/\s*10\b")
 _DECIMAL_OR_NEGATIVE = re.compile(r"\d[.,]\d|(?<!\w)-\s*\d")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 from bot.i18n.ages import age_bands
-from bot.i18n.answers import parse_choice, parse_number, parse_yes_no
+from bot.i18n.answers import exactly_yes_no, parse_choice, parse_number, parse_yes_no
 from bot.i18n.degrees import degree_codes
 from bot.i18n.durations import duration_bands
 from bot.i18n.frequencies import count_bands
@@ -47,7 +47,13 @@ def _yes_or_no(text: str, language: str) -> Optional[bool]:
     """A yes/no answer. The listed words decide, and the stance reader may only take an answer away
     (a negation anywhere in "yes, I can't feel it" is asked again; "no" with words of agreement,
     or with a negated statement after it, too) or read what the lists do not ("that's true",
-    "I don't think so")."""
+    "I don't think so"). A whole answer that is itself a listed phrase ("no gracias") is that answer;
+    anything else ending in a question mark is the patient asking ("isso serve pra quê?"), not answering."""
+    exact = exactly_yes_no(text, language)
+    if exact is not None:
+        return exact
+    if text.rstrip().endswith(("?", "？", "¿")):
+        return None
     if has_contrast(text, language):  # "I had cancer, but my weight is the same": two answers in one
         return None
     listed = parse_yes_no(text, language)
