@@ -16,11 +16,10 @@ Nothing is guessed: a duration that fits one band answers the question; one on a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from bot.i18n.reading import INFINITY, Lexicon, Span, prepare, raw_words, value_range
+from bot.i18n.reading import INFINITY, Lexicon, QuantityWords, Span, prepare, raw_words, value_range
 
 UNIT_DAYS = {"day": 1.0, "week": 7.0, "fortnight": 14.0, "month": 365.25 / 12, "half_year": 365.25 / 2,
              "year": 365.25}
@@ -29,15 +28,8 @@ BORDER_TOLERANCE = 0.03
 MODIFIERS = ("under", "almost", "over", "just_over", "about")
 
 
-@dataclass(frozen=True)
-class DurationWords:
-    lexicon: Lexicon
-    quantities: Dict[str, Tuple[float, float]]
-    units: Dict[str, str]
-
-
 @lru_cache(maxsize=None)
-def _words(language: str) -> DurationWords:
+def _words(language: str) -> QuantityWords:
     raw = raw_words(language)
     spec = raw["durations"]
     quantities = {prepare(k): value_range(v) for k, v in raw["numbers"].items() if int(v) > 0}
@@ -46,18 +38,13 @@ def _words(language: str) -> DurationWords:
     groups = {"QTY": list(quantities), "UNIT": list(units), "HALF": spec.get("and_a_half", []),
               "TO": [*spec["to"], "-"], "VAGUE": spec["vague"],
               **{m.upper(): spec.get(m, []) for m in MODIFIERS}}
-    return DurationWords(Lexicon(language, groups), quantities, units)
+    return QuantityWords(Lexicon(language, groups), quantities, units)
 
 
 def _symbols(text: str, language: str) -> List[Tuple[str, str]]:
     """The text as (label, words) symbols: QTY, UNIT, HALF, TO, VAGUE, a modifier, NUM or WORD."""
     return [("WORD", text) if label == "NUM" and float(text) == 0 else (label, text)
             for label, text in _words(language).lexicon.symbols(text)]
-
-
-def _amount(symbol: Tuple[str, str], words: DurationWords) -> Tuple[float, float]:
-    label, text = symbol
-    return (float(text), float(text)) if label == "NUM" else words.quantities[text]
 
 
 def _apply(modifier: Optional[str], low: float, high: float) -> Span:
@@ -84,12 +71,12 @@ def read_durations(text: str, language: str) -> Tuple[List[Span], bool]:
         modifier = symbols[i][0] if symbols[i][0] in {m.upper() for m in MODIFIERS} else None
         j = i + 1 if modifier else i
         if j < len(symbols) and symbols[j][0] in ("QTY", "NUM"):
-            low, high = _amount(symbols[j], words)
+            low, high = words.amount(symbols[j])
             j += 1
             if j < len(symbols) and symbols[j][0] == "HALF":
                 low, high, j = low + 0.5, high + 0.5, j + 1
             if j + 1 < len(symbols) and symbols[j][0] == "TO" and symbols[j + 1][0] in ("QTY", "NUM"):
-                _, high = _amount(symbols[j + 1], words)
+                _, high = words.amount(symbols[j + 1])
                 j += 2
             if j < len(symbols) and symbols[j][0] == "UNIT":
                 days = UNIT_DAYS[words.units[symbols[j][1]]]

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
-from bot.i18n.reading import (INFINITY, Lexicon, Reading, Span, Symbol, at_most_choices, fitting_bands, hull,
-                              phrases, prepare, raw_words, value_range)
+from bot.i18n.reading import (INFINITY, Lexicon, QuantityWords, Reading, Span, at_most_choices, fitting_bands,
+                              hull, phrases, prepare, raw_words, value_range)
 
 WEEKS = {"day": 1 / 7, "week": 1.0, "fortnight": 2.0, "month": 52.18 / 12, "half_year": 26.09, "year": 52.18}
 # Option codes that count times, and the counts they mean.
@@ -41,15 +41,8 @@ class Frequency:
     occasional: bool = False
 
 
-@dataclass(frozen=True)
-class FrequencyWords:
-    lexicon: Lexicon
-    quantities: Dict[str, Tuple[float, float]]
-    units: Dict[str, str]
-
-
 @lru_cache(maxsize=None)
-def _words(language: str) -> FrequencyWords:
+def _words(language: str) -> QuantityWords:
     raw = raw_words(language)
     spec = dict(raw["frequencies"])  # type: ignore[arg-type]
     durations = dict(raw["durations"])  # type: ignore[arg-type]
@@ -66,12 +59,7 @@ def _words(language: str) -> FrequencyWords:
               "PER_UNIT": list(adverbs), "QTY": list(quantities), "UNIT": list(units),
               **{h.upper(): phrases(spec, h) for h in HABITS}}
     quantities.update({prepare(k): value_range(v) for k, v in dict(spec.get("times_words", {})).items()})  # type: ignore[arg-type]
-    return FrequencyWords(Lexicon(language, groups), quantities, {**units, **adverbs})
-
-
-def _amount(symbol: Symbol, words: FrequencyWords) -> Tuple[float, float]:
-    label, text = symbol
-    return (float(text), float(text)) if label == "NUM" else words.quantities[text]
+    return QuantityWords(Lexicon(language, groups), quantities, {**units, **adverbs})
 
 
 def read_frequency(text: str, language: str) -> Optional[Frequency]:
@@ -111,7 +99,7 @@ def read_frequency(text: str, language: str) -> Optional[Frequency]:
             j = i + 1
             low = high = 1.0
             if j < len(symbols) and labels[j] in ("QTY", "NUM"):
-                low, high = _amount(symbols[j], words)
+                low, high = words.amount(symbols[j])
                 j += 1
             if j < len(symbols) and labels[j] == "UNIT" and low > 0:
                 weeks = WEEKS[words.units[symbols[j][1]]]
@@ -121,7 +109,7 @@ def read_frequency(text: str, language: str) -> Optional[Frequency]:
             i += 1
             continue
         if label in ("QTY", "NUM", "TIMES_N"):  # "3 times", "twice a week", "a few times a year"
-            low, high = _amount(symbols[i], words)
+            low, high = words.amount(symbols[i])
             j = i + 1
             said_times = label == "TIMES_N"
             if j < len(symbols) and labels[j] == "TIMES":

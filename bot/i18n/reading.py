@@ -1,5 +1,6 @@
 """What the answer parsers share: text prepared the same way, spaCy's blank tokeniser per language,
-phrase lists turned into labelled symbols, intervals and the answer bands an interval may mean.
+phrase lists turned into labelled symbols, the quantity and unit words that durations and
+frequencies both read, intervals and the answer bands an interval may mean.
 
 The parsers (durations, ages, frequencies, degrees, stances, pain sites) each read one kind of
 answer. They tokenise with ``spacy.blank(<lang>)`` (rules only: no trained model, nothing
@@ -102,6 +103,21 @@ class Lexicon:
                 symbols.append(("SEP", token.text))
             i += 1
         return symbols
+
+
+@dataclass(frozen=True)
+class QuantityWords:
+    """A language's words for an amount of some unit ("a few" weeks, "3" times a month): the lexicon,
+    the (low, high) value of each quantity phrase and the unit each unit phrase names."""
+
+    lexicon: Lexicon
+    quantities: Dict[str, Tuple[float, float]]
+    units: Dict[str, str]
+
+    def amount(self, symbol: Symbol) -> Tuple[float, float]:
+        """The (low, high) value of a NUM symbol or of a listed quantity phrase."""
+        label, text = symbol
+        return (float(text), float(text)) if label == "NUM" else self.quantities[text]
 
 
 def phrases(spec: Mapping[str, object], key: str) -> List[str]:

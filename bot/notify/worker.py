@@ -233,25 +233,6 @@ def waiting_without_sender(database_url: str, channels: Iterable[str]) -> Dict[s
     return {channel: count for channel, count in rows}
 
 
-class RedactSecrets(logging.Filter):
-    """Replaces secrets wherever a log record would show them (PTB quotes a refused token; httpx
-    logs Bot API URLs, which contain it)."""
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        super().__init__()
-        self.secrets = [s for s in secrets if s]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if any(s in message for s in self.secrets):
-            record.msg, record.args = redact(message, self.secrets), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text, self.secrets)
-        return True
-
-
 def serve(config: Settings, senders: Mapping[str, Sender], policy: DeliveryPolicy, interval: float,
           stop: threading.Event, jobs: Sequence[Callable[[], object]] = (),
           retention: Optional[RetentionSchedule] = None, clock: Callable[[], datetime] = utcnow) -> None:
@@ -315,10 +296,9 @@ def main() -> int:
         return 2
     logging.basicConfig(level=config.log_level, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # request URLs contain the bot token
-    protect_logs([config.rasa_auth_token, config.pseudonym_key, config.encryption_key])
-    redaction = RedactSecrets([s for sender in senders.values() for s in sender.secrets()])
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(redaction)
+    # the senders' secrets (SMTP password, bot token) may come from .env, not the environment
+    protect_logs([config.rasa_auth_token, config.pseudonym_key, config.encryption_key,
+                  *(secret for sender in senders.values() for secret in sender.secrets())])
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -49,6 +49,16 @@ def http(method: str, url: str, body: Any = None, timeout: float = 60,
         return error.code, json.loads(error.read() or b"null")
 
 
+def kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL a server and everything it started (its own process group), like a crash, and reap
+    it; one that has already gone is fine."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=30)
+
+
 @dataclass
 class RunningStack:
     config: Settings
@@ -95,12 +105,7 @@ class RunningStack:
         """Crash ``names`` (SIGKILL, nothing flushed) and start them again on the same ports and
         database; returns when the whole stack answers again."""
         for name in names:
-            process = self.processes.pop(name)
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.wait(timeout=30)
+            kill_group(self.processes.pop(name))
         for name in names:
             self._spawn(name, self.commands[name])
         self._wait_ready()
@@ -283,12 +288,7 @@ class ScaledStack:
 
     def kill(self, name: str) -> None:
         """SIGKILL one server (and its process group), like a crash."""
-        process = self.processes.pop(name)
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait(timeout=30)
+        kill_group(self.processes.pop(name))
 
     def restart(self, name: str) -> None:
         self.spawn(name)
