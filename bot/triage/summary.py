@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from babel.lists import format_list
 
 from bot.i18n.catalog import mark, translate
 from bot.questionnaires.flow import TriageFlow
@@ -25,6 +27,8 @@ SUMMARY_STEP = "summary_confirmed"
 NOT_CHANGEABLE = ("consent", "research_consent")
 CHANGE_INTENT = "change_answer"
 NOTHING_TO_CHANGE, NOT_ASKED_YET = mark("change.nothing"), mark("change.not_yet")
+# The agree/disagree statements' two summary lines, in the order shown (option code -> msgid).
+STATEMENT_LINES = {"agree": mark("summary.agreed"), "disagree": mark("summary.disagreed")}
 
 
 def change_payload(item_id: Optional[str] = None) -> str:
@@ -60,19 +64,36 @@ def label(item: Item, language: str) -> str:
     return translate(language, item.short or item.text)
 
 
+def _is_statement(item: Item) -> bool:
+    """An agree/disagree item (a STarT Back statement): listed by its answer, not a line each."""
+    return tuple(option.code for option in item.options) == tuple(STATEMENT_LINES)
+
+
 def summary(flow: TriageFlow, answers: Mapping[str, Any], language: str) -> Message:
-    """One message: the answers, a line each, with "That's right" and "Change something". The red
-    flags on a path that reaches the summary were all answered no: one line says so."""
+    """One message: the answers with "That's right" and "Change something". The red flags on a path
+    that reaches the summary were all answered no: one line says so. The agree/disagree statements
+    are two lines ("Agree: a, b" and "Disagree: c, d", where the first statement stood), so the
+    patient reads each answer word once rather than eight times; every other answer has a line."""
     lines = [translate(language, "summary.intro")]
     flags_listed = False
+    statements: Dict[str, List[str]] = {code: [] for code in STATEMENT_LINES}
+    statements_at: Optional[int] = None
     for item in changeable(flow, answers):
         if item.questionnaire == "red_flags":
             if not flags_listed:
                 lines.append(translate(language, "summary.no_warning_signs"))
                 flags_listed = True
             continue
+        if _is_statement(item):
+            statements_at = len(lines) if statements_at is None else statements_at
+            statements[str(answers[item.id])].append(label(item, language))
+            continue
         lines.append(translate(language, "summary.line", item=label(item, language),
                                answer=answer_label(item, answers[item.id], language)))
+    if statements_at is not None:
+        lines[statements_at:statements_at] = [
+            translate(language, msgid, items=format_list(labels, locale=language))
+            for code, msgid in STATEMENT_LINES.items() if (labels := statements[code])]
     return {"text": "\n".join(lines), "buttons": [
         {"title": translate(language, "summary.confirm"), "payload": answer_payload("yes")},
         {"title": translate(language, "summary.change"), "payload": change_payload()},
