@@ -69,17 +69,17 @@ def test_the_summary_is_one_message_with_a_line_per_answer_and_two_buttons() -> 
     # the six red flags (all "no" on a path that reaches the summary) are one line; consents are not listed;
     # the eight agree/disagree statements are two lines, by answer, in the questions' order
     assert lines[1:6] == ["• Where it hurts: Low back", "• Warning signs: none", "• How long this episode: 1 to 3 months",
-                          "• Agree: Only short walks and Pain terrible, never better",
-                          "• Disagree: Pain spread down the leg, Shoulder or neck pain too, Dressing more slowly, "
-                          "Not safe to be active, Worrying thoughts and Not enjoying usual things"]
+                          "• Agree: Only short walks; Pain terrible, never better",
+                          "• Disagree: Pain spread down the leg; Shoulder or neck pain too; Dressing more slowly; "
+                          "Not safe to be active; Worrying thoughts; Not enjoying usual things"]
     assert lines[6:] == ["• How much it bothered you: Slightly", "• Pain now (0-10): 3", "• Outlook estimate: No"]
     assert message["buttons"] == [{"title": "That's right", "payload": answer_payload("yes")},
                                   {"title": "Change something", "payload": "/change_answer"}]
     german = summary.summary(FLOW, low_back(), "de")["text"]
     assert german.startswith(translate("de", "summary.intro")) and "• Wo es wehtut: Unterer Rücken" in german
-    # all disagreed: one statement line, the labels in the language's own list format ("a, b und c")
+    # all disagreed: one statement line
     labels = [translate("de", f"sbt_{n}.short") for n in range(1, 9)]
-    assert translate("de", "summary.disagreed", items=", ".join(labels[:-1]) + " und " + labels[-1]) in german.split("\n")
+    assert translate("de", "summary.disagreed", items="; ".join(labels)) in german.split("\n")
     assert not any(line.startswith(translate("de", "summary.agreed", items="")) for line in german.split("\n"))
     assert message["buttons"] == [{"title": "That's right", "payload": answer_payload("yes")},
                                   {"title": "Change something", "payload": "/change_answer"}]

@@ -13,8 +13,6 @@ import json
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from babel.lists import format_list
-
 from bot.i18n.catalog import mark, translate
 from bot.questionnaires.flow import TriageFlow
 from bot.questionnaires.model import Item
@@ -72,8 +70,9 @@ def _is_statement(item: Item) -> bool:
 def summary(flow: TriageFlow, answers: Mapping[str, Any], language: str) -> Message:
     """One message: the answers with "That's right" and "Change something". The red flags on a path
     that reaches the summary were all answered no: one line says so. The agree/disagree statements
-    are two lines ("Agree: a, b" and "Disagree: c, d", where the first statement stood), so the
-    patient reads each answer word once rather than eight times; every other answer has a line."""
+    are two lines ("Agree: a; b" and "Disagree: c; d", where the first statement stood: semicolons,
+    since a label may hold a comma), so the patient reads each answer word once rather than eight
+    times; every other answer has a line."""
     lines = [translate(language, "summary.intro")]
     flags_listed = False
     statements: Dict[str, List[str]] = {code: [] for code in STATEMENT_LINES}
@@ -92,7 +91,7 @@ def summary(flow: TriageFlow, answers: Mapping[str, Any], language: str) -> Mess
                                answer=answer_label(item, answers[item.id], language)))
     if statements_at is not None:
         lines[statements_at:statements_at] = [
-            translate(language, msgid, items=format_list(labels, locale=language))
+            translate(language, msgid, items="; ".join(labels))
             for code, msgid in STATEMENT_LINES.items() if (labels := statements[code])]
     return {"text": "\n".join(lines), "buttons": [
         {"title": translate(language, "summary.confirm"), "payload": answer_payload("yes")},
