@@ -3,7 +3,10 @@
 N scripted conversations run at once (threads, one HTTP request at a time per conversation) against
 each bot's REST channel, for each N given (20 and 100 by default), with the CPU time the bot's server
 processes used meanwhile. A third phase, BackTalk only, measures what a burst of care plans (the
-slowest turn: database writes, prediction, graph and PDF) costs the *other* patients. The bare bot is the ``rasa init`` sample, trained as it comes, so the
+slowest turn: database writes, prediction, graph and the plan's page) costs the *other* patients,
+then opens each of those care plans' PDFs twice through bot.web: the first request renders it (it is
+made when first opened, not in the turn: bot/triage/documents.py), the second serves the kept bytes.
+The bare bot is the ``rasa init`` sample, trained as it comes, so the
 comparison separates what Rasa itself costs on this machine from what BackTalk adds (its pipeline,
 form, custom actions and database). The figures are recorded, not tuned: no assertion on them.
 
@@ -24,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,7 +41,8 @@ from tests.conftest import make_settings
 from tests.e2e.servers import RunningStack, ensure_model, free_port, http
 
 # A low-risk back-pain triage typed from greeting to reference code and care plan: 23 messages
-# (the last one, "yes" to the summary of answers, is answered with the result, the care plan and its PDF).
+# (the last one, "yes" to the summary of answers, is answered with the result, the care plan and the
+# link to its PDF, which is rendered when first opened).
 BACKTALK_SCRIPT = [
     "hi", "yes", "no", "low back",  # greeting, consent, research consent, pain site
     *["no"] * 6,  # the six low-back red flags
@@ -47,7 +52,7 @@ BACKTALK_SCRIPT = [
     "yes",  # the summary of answers: that's right
 ]
 # The same patient accepting the outlook (answers as the buttons send them, then typed): their last
-# message is answered with the result, the prediction and its graph, the care plan and its PDF.
+# message is answered with the result, the prediction and its graph, the care plan and its PDF link.
 OUTLOOK_SCRIPT = [
     *BACKTALK_SCRIPT[:-2], "yes",
     '/answer{"code": "40_to_49"}', '/answer{"code": "female"}', '/answer{"code": "once_or_twice"}',
@@ -196,8 +201,9 @@ def measure(bot: Bot, rasa_url: str, groups: List[int], concurrency: int, rounds
 def burst(bot: Bot, rasa_url: str, groups: List[int], finishing: int, others: int) -> List[Result]:
     """What care plans cost the other patients: ``finishing`` conversations are brought to their
     last question of OUTLOOK_SCRIPT, then send their last answer all at once (each gets the result,
-    prediction graph and PDF) while ``others`` conversations answer the early questions. The same ``others`` phase is
-    first run alone, so the two rows differ only by the burst."""
+    prediction graph, care plan and PDF link) while ``others`` conversations answer the early questions. The same
+    ``others`` phase is first run alone, so the two rows differ only by the burst. The care-plan turns'
+    last replies are kept (``last_reply``) for ``open_pdfs``."""
     deadline = time.monotonic() + PHASE_TIMEOUT
     early = bot.script[:8]
     senders = [f"burst-{uuid.uuid4().hex}" for _ in range(finishing)]
@@ -240,18 +246,34 @@ def stop_group(process: subprocess.Popen) -> None:
             continue
 
 
+def open_pdfs(web_url: str, care_plan_turns: Result) -> Tuple[List[float], List[float]]:
+    """Each care plan's PDF fetched from bot.web one after another, twice: milliseconds of the first
+    requests (each renders its PDF) and of the second (the kept bytes)."""
+    links = [str(m["custom"]["document"]) for c in care_plan_turns.conversations for m in c.last_reply
+             if str((m.get("custom") or {}).get("title", "")).endswith(".pdf")]
+    timings: Tuple[List[float], List[float]] = ([], [])
+    for attempt in timings:
+        for link in links:
+            started = time.perf_counter()
+            with urllib.request.urlopen(web_url + link[link.index("/files/"):], timeout=MESSAGE_TIMEOUT) as response:
+                if not response.read().startswith(b"%PDF"):
+                    raise RuntimeError(f"{link} is not a PDF")
+            attempt.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
 @contextmanager
-def backtalk_server(work_dir: Path, model: Path) -> Iterator[Tuple[str, List[int]]]:
-    """The real BackTalk Rasa and action servers on a fresh SQLite database; yields the Rasa URL
-    and the servers' process groups (for their CPU time)."""
+def backtalk_server(work_dir: Path, model: Path) -> Iterator[Tuple[str, List[int], str]]:
+    """The real BackTalk Rasa and action servers and bot.web (which serves the files) on a fresh
+    SQLite database; yields the Rasa URL, the servers' process groups (for their CPU time) and bot.web's URL."""
     data_dir = work_dir / "backtalk"
     data_dir.mkdir()
     settings = make_settings(f"sqlite:///{data_dir / 'backtalk.db'}", data_dir)
     upgrade(settings.database_url)
-    stack = RunningStack(config=settings, model=model)
+    stack = RunningStack(config=settings, model=model, with_web=True)
     try:
         stack.start()
-        yield stack.rasa_url, [process.pid for process in stack.processes.values()]
+        yield stack.rasa_url, [process.pid for process in stack.processes.values()], stack.web_url
     finally:
         try:
             stack.stop()
@@ -360,7 +382,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         results: List[Result] = []
         print("measuring BackTalk...", file=sys.stderr, flush=True)
         burst_results: List[Result] = []
-        with backtalk_server(work_dir, backtalk_model) as (url, groups):
+        pdf_ms: Tuple[List[float], List[float]] = ([], [])
+        with backtalk_server(work_dir, backtalk_model) as (url, groups, web_url):
             for concurrency in args.conversations:
                 results.append(measure(backtalk, url, groups, concurrency, args.rounds))
                 print(f"  {' | '.join(results[-1].row())}", file=sys.stderr, flush=True)
@@ -369,6 +392,7 @@ def main(argv: Optional[List[str]] = None) -> None:
                 burst_results = burst(backtalk, url, groups, *args.burst)
                 for result in burst_results:
                     print(f"  {' | '.join(result.row())}", file=sys.stderr, flush=True)
+                pdf_ms = open_pdfs(web_url, burst_results[-1])
         print("measuring the bare bot...", file=sys.stderr, flush=True)
         with bare_server(bare_dir, sample_model, work_dir / "bare-rasa.log") as (url, groups):
             for concurrency in args.conversations:
@@ -393,6 +417,10 @@ def main(argv: Optional[List[str]] = None) -> None:
               f"messages):")
         print()
         print(table(header, [r.row() for r in burst_results]))
+        first, again = pdf_ms
+        print()
+        print(f"their {len(first)} PDFs from bot.web, one after another: first request (renders it) p50/p95/max "
+              f"{' / '.join(percentiles(first))} ms; second request (kept) {' / '.join(percentiles(again))} ms")
     print()
     print(f"wall time of the whole run: {time.monotonic() - started:.0f} s")
     # A bot that stops following the script (an error, or a model that now misreads a message)

@@ -9,9 +9,13 @@ It prints the turns (messages the patient sends) against the questions on their 
 most four more turns than questions; the greeting and "That's right" at the summary of answers
 are two of the four), the characters typed and read (the summary's apart), the time the servers
 took, and a modelled patient time to the result (the result and care plan are counted apart):
-reading at 15 characters a second (about 180 words a minute), a tap 2 seconds, typing on a phone
-at 3 characters a second plus 1 second to send (goal by tapping: under 3 minutes), split into
-reading, tapping and typing so what dominates shows. Nothing is asserted: the figures are recorded.
+reading silently at 238 words a minute, the average adult rate for non-fiction in Brysbaert's
+meta-analysis of 190 studies (J Mem Lang 2019;109:104047), and again at 175 words a minute, the
+slow end of the range most adults fall in (175-300), for patients who read slowly or in pain; a tap
+2 seconds; typing on a phone at 3 characters a second plus 1 second to send (goal by tapping: under
+3 minutes), split into reading, tapping and typing so what dominates shows. Words are counted as
+runs of non-space characters; the progress line and every question's text count. Nothing is
+asserted: the figures are recorded.
 """
 from __future__ import annotations
 
@@ -29,7 +33,8 @@ from bot.triage.summary import SUMMARY_STEP
 from tests.conftest import make_settings
 from tests.e2e.servers import RunningStack, ensure_model
 
-READ_CHARS_PER_SECOND = 15.0
+READ_WORDS_PER_MINUTE = 238.0  # Brysbaert 2019: average adult silent reading, English non-fiction
+SLOW_WORDS_PER_MINUTE = 175.0  # the same review: the slow end of most adults' range
 TAP_SECONDS = 2.0
 TYPE_CHARS_PER_SECOND = 3.0
 SEND_SECONDS = 1.0
@@ -53,11 +58,12 @@ class Run:
     result_chars: int = 0
     # The summary of answers before the result (part of read_chars).
     summary_chars: int = 0
+    read_words: int = 0
+    result_words: int = 0
     server_seconds: float = 0.0
 
-    @property
-    def reading_seconds(self) -> float:
-        return (self.read_chars - self.result_chars) / READ_CHARS_PER_SECOND
+    def reading_seconds(self, words_per_minute: float = READ_WORDS_PER_MINUTE) -> float:
+        return (self.read_words - self.result_words) * 60.0 / words_per_minute
 
     @property
     def tapping_seconds(self) -> float:
@@ -67,10 +73,13 @@ class Run:
     def typing_seconds(self) -> float:
         return self.typed_chars / TYPE_CHARS_PER_SECOND + (self.turns - self.taps) * SEND_SECONDS
 
-    @property
-    def patient_seconds(self) -> float:
+    def patient_seconds(self, words_per_minute: float = READ_WORDS_PER_MINUTE) -> float:
         """Time to the result: reading the questions, tapping or typing (not reading the result)."""
-        return self.reading_seconds + self.tapping_seconds + self.typing_seconds
+        return self.reading_seconds(words_per_minute) + self.tapping_seconds + self.typing_seconds
+
+
+def words(text: str) -> int:
+    return len(text.split())
 
 
 def converse(stack: RunningStack, run: Run, sender: str, message: str, tapped: bool) -> List[Dict[str, Any]]:
@@ -82,6 +91,8 @@ def converse(stack: RunningStack, run: Run, sender: str, message: str, tapped: b
     run.typed_chars += 0 if tapped else len(message)
     run.result_chars = sum(len(m.get("text") or "") for m in reply)
     run.read_chars += run.result_chars
+    run.result_words = sum(words(m.get("text") or "") for m in reply)
+    run.read_words += run.result_words
     run.summary_chars += sum(len(m.get("text") or "") for m in reply if (m.get("text") or "").startswith(SUMMARY_INTRO))
     return reply
 
@@ -116,13 +127,16 @@ def main() -> None:
         stack.stop()
     print(f"low-back triage, {questions} questions on the path, then the summary of answers "
           f"(goal: at most {questions + 4} turns)")
-    print(f"{'':<9}{'turns':>7}{'taps':>6}{'typed':>7}{'read':>7}{'summary':>9}{'result':>8}{'server s':>10}"
-          f"{'read min':>10}{'tap min':>9}{'type min':>10}{'to result min':>15}")
+    print(f"characters typed and read (read: before the result; summary: its part; result: after), words read, "
+          f"and minutes to the result reading at {READ_WORDS_PER_MINUTE:.0f} and at {SLOW_WORDS_PER_MINUTE:.0f} words a minute")
+    print(f"{'':<9}{'turns':>7}{'taps':>6}{'typed':>7}{'read':>7}{'summary':>9}{'result':>8}{'words':>7}{'server s':>10}"
+          f"{'read min':>10}{'tap min':>9}{'type min':>10}{'to result min':>15}{'slow reader min':>17}")
     for run in runs:
         print(f"{run.name:<9}{run.turns:>7}{run.taps:>6}{run.typed_chars:>7}{run.read_chars - run.result_chars:>7}"
-              f"{run.summary_chars:>9}{run.result_chars:>8}{run.server_seconds:>10.1f}"
-              f"{run.reading_seconds / 60:>10.1f}{run.tapping_seconds / 60:>9.1f}{run.typing_seconds / 60:>10.1f}"
-              f"{run.patient_seconds / 60:>15.1f}")
+              f"{run.summary_chars:>9}{run.result_chars:>8}{run.read_words - run.result_words:>7}"
+              f"{run.server_seconds:>10.1f}{run.reading_seconds() / 60:>10.1f}{run.tapping_seconds / 60:>9.1f}"
+              f"{run.typing_seconds / 60:>10.1f}{run.patient_seconds() / 60:>15.1f}"
+              f"{run.patient_seconds(SLOW_WORDS_PER_MINUTE) / 60:>17.1f}")
 
 
 if __name__ == "__main__":
