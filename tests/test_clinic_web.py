@@ -5,10 +5,11 @@ FHIR, audit, and every bad request answered with a clear page and nothing change
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import re
 from pathlib import Path
-from typing import Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, Optional
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -18,7 +19,8 @@ from bot.config import Settings
 from bot.fhir.bundle import validate_bundle
 from bot.i18n.catalog import translate
 from bot.store.db import session_scope
-from bot.store.models import AuditEvent, Decision, TriageSession
+from bot.store.models import AuditEvent, Decision, Document, TriageSession
+from bot.triage import documents as documents_module
 from bot.clinic.web import WORKSPACE_KEY
 from bot.web.app import WebOptions, create_app
 from tests.clinic_helpers import LOW_BACK_HIGH, LOW_BACK_LOW, PASSWORD, add_user, setup_clinic, triage
@@ -216,13 +218,37 @@ def test_the_fhir_bundle_and_the_documents_are_served_validated_and_audited(sett
         response = await client.get(f"/clinic/triages/{ident}/fhir.json")
         assert response.status == 200 and response.content_type == "application/fhir+json"
         validate_bundle(json.loads(await response.text()))
+        # Nobody opened the patient's PDF yet: it is rendered for the clinician now, and kept.
         pdf = await client.get(f"/clinic/triages/{ident}/care-plan.pdf")
         assert pdf.status == 200 and (await pdf.read()).startswith(b"%PDF")
         assert (await client.get(f"/clinic/triages/{ident}/outlook.png")).status == 404  # not asked for
 
     run(settings, test)
+    with session_scope(settings.database_url) as db:
+        kept = db.execute(select(Document).where(Document.kind == "care_plan_pdf")).scalar_one()
+        assert kept.content is not None and kept.content.startswith(b"%PDF") and kept.plan_json is None
     actions = audit_actions(settings)
     assert "export_fhir" in actions and "view_document" in actions
+
+
+def test_a_pdf_that_cannot_be_rendered_is_a_503_page_in_the_clinicians_language(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    setup_clinic(settings)
+    add_user(settings, "alice")
+    ident = triage_id(settings, triage(settings, LOW_BACK_HIGH, deliver=True).reference_code)
+
+    def broken(_plan: Any) -> bytes:
+        raise RuntimeError("font missing")
+
+    monkeypatch.setattr(documents_module, "to_pdf", broken)
+
+    async def test(client: TestClient) -> None:
+        await sign_in(client)
+        response = await client.get(f"/clinic/triages/{ident}/care-plan.pdf")
+        assert response.status == 503
+        assert translate("en", "clinic.error.document_unavailable") in html.unescape(await response.text())
+
+    run(settings, test)
 
 
 def test_roles_researchers_see_no_patients_and_only_admins_read_the_audit_trail(settings: Settings) -> None:
