@@ -482,8 +482,11 @@ def test_the_summary_lists_the_answers_and_change_something_comes_back_to_it(sta
     assert lines[:3] == [t("summary.line", item=t("pain_site.short"), answer=t("pain_site.low_back")),
                          t("summary.no_warning_signs"),
                          t("summary.line", item=t("episode_duration.short"), answer=t("episode_duration.1_to_3_months"))]
-    # pain site, warning signs, duration, nine STarT Back items, pain now, the outlook's "no"
-    assert t("summary.line", item=t("sbt_3.short"), answer=t("option.disagree")) in lines and len(lines) == 14
+    # pain site, warning signs, duration, the eight statements as one line per answer, STarT Back's
+    # bothersomeness, pain now, the outlook's "no"
+    disagreed = [t(f"sbt_{n}.short") for n in range(2, 9)]
+    assert lines[3:5] == [t("summary.agreed", items=t("sbt_1.short")), t("summary.disagreed", items="; ".join(disagreed))]
+    assert len(lines) == 8
     assert [b["title"] for b in p.reply[-1]["buttons"]] == [confirm_title(), change_title()]
     assert p.slots()["risk_group"] is None
     # "Change something": every answer the patient gave, by its short label.
@@ -497,7 +500,7 @@ def test_the_summary_lists_the_answers_and_change_something_comes_back_to_it(sta
     assert p.tap(t("sbt_3.short")).asked == t("sbt_3.ask")
     # After the changed answer, straight back to the summary: every other answer kept.
     p.tap("Agree")
-    assert is_summary(p.asked) and t("summary.line", item=t("sbt_3.short"), answer=t("option.agree")) in p.asked
+    assert is_summary(p.asked) and t("summary.agreed", items=f"{t('sbt_1.short')}; {t('sbt_3.short')}") in p.asked
     assert summary_lines(p.asked)[:3] == lines[:3]
     # At the summary, "go back" is the last question; a typed "no" offers the answers to change,
     # and a typed yes is "That's right".
