@@ -121,20 +121,14 @@ def bands_of(codes: Sequence[str]) -> Optional[Dict[str, Span]]:
     return bands
 
 
-def _contains(band: Span, point: float) -> bool:
-    above = point > band.low or (point == band.low and not band.low_open)
-    below = point < band.high or (point == band.high and not band.high_open)
-    return above and below
-
-
 def _overlaps(band: Span, span: Span) -> bool:
     if span.is_point:
         point = span.low
         for border in (band.low, band.high):
             if border not in (0.0, INFINITY) and abs(point - border) <= BORDER_TOLERANCE * border:
                 point = border  # "13 weeks" is on the 3-month border
-        return _contains(band, point)
-    return min(band.high, span.high) - max(band.low, span.low) > 1e-9
+        return band.contains(point)
+    return band.overlaps(span)
 
 
 def duration_bands(text: str, codes: Sequence[str], language: str) -> Optional[List[str]]:
