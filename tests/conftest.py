@@ -1,8 +1,11 @@
-"""Shared fixtures: settings pointing at throw-away databases, on SQLite and on real PostgreSQL."""
+"""Shared fixtures: settings pointing at throw-away databases, on SQLite and on real PostgreSQL, and a
+fake Telegram Bot API for code that calls it from synchronous workers."""
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
+import threading
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -11,6 +14,7 @@ import pytest
 import sqlalchemy
 
 from bot.config import Settings
+from tests.telegram_fake import FakeBotAPI
 
 # The PostgreSQL server tests run against (CI and this machine: the local one). Unreachable means
 # the run fails: storage tests are never silently skipped.
@@ -81,3 +85,21 @@ def model() -> Path:
     from tests.e2e.servers import ensure_model
 
     return ensure_model()
+
+
+@pytest.fixture
+def fake_bot_api() -> Iterator[FakeBotAPI]:
+    """A fake Bot API served from an event loop of its own in a thread: the notification worker and
+    the follow-up scheduler call Telegram from plain threads, as in production."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="fake-bot-api", daemon=True)
+    thread.start()
+    fake = FakeBotAPI()
+    asyncio.run_coroutine_threadsafe(fake.start(), loop).result(30)
+    try:
+        yield fake
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(30)
+        loop.close()

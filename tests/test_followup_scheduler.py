@@ -4,11 +4,10 @@ the due time, quiet hours, one reminder then missed, stop at once, /forget, cloc
 schedulers, the database away, and the Telegram message over the fake Bot API."""
 from __future__ import annotations
 
-import asyncio
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import pytest
 from sqlalchemy import select
@@ -336,22 +335,6 @@ def test_two_schedulers_racing_send_each_check_in_exactly_once(settings: Setting
 
 
 # -- Telegram ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def fake_bot_api() -> Iterator[FakeBotAPI]:
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="fake-bot-api", daemon=True)
-    thread.start()
-    fake = FakeBotAPI()
-    asyncio.run_coroutine_threadsafe(fake.start(), loop).result(30)
-    try:
-        yield fake
-    finally:
-        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(30)
-        loop.close()
 
 
 def test_the_check_in_reaches_the_patients_chat_through_the_encrypted_map(settings: Settings,

@@ -3,7 +3,6 @@ the fake Bot API, retries, leases, and two workers racing over the same rows; on
 PostgreSQL."""
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import os
@@ -137,22 +136,6 @@ def smtp() -> Iterator[Tuple[Inbox, int]]:
 def email_sender(port: int, password: Optional[str] = None) -> EmailSender:
     return EmailSender(SmtpSettings(host="127.0.0.1", port=port, sender="backtalk@clinic.example", starttls=False,
                                     username="backtalk" if password else None, password=password, timeout=5))
-
-
-@pytest.fixture
-def fake_bot_api() -> Iterator[FakeBotAPI]:
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="fake-bot-api", daemon=True)
-    thread.start()
-    fake = FakeBotAPI()
-    asyncio.run_coroutine_threadsafe(fake.start(), loop).result(30)
-    try:
-        yield fake
-    finally:
-        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(30)
-        loop.close()
 
 
 # -- what is enqueued -------------------------------------------------------------------------
