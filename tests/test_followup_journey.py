@@ -26,7 +26,6 @@ from bot.store.models import Answer, Clinic, FollowUp, TriageSession
 from bot.telegram.chats import ChatDirectory, telegram_sender
 from tests.conftest import make_settings
 from tests.telegram_fake import TOKEN, FakeBotAPI
-from tests.test_followup_scheduler import fake_bot_api  # noqa: F401 - the fixture
 
 START = datetime(2026, 2, 2, 10, 0, tzinfo=timezone.utc)  # 11:00 in Copenhagen
 CHAT = 9_100_001
